@@ -1,0 +1,35 @@
+# The Go toolchain image: cgo toolchain, Go (checksum-verified), protoc and pinned Go tools.
+image "golang-tools" {
+  kind        = "toolchain"
+  repository  = "common/tools/golang"
+  description = "Go {version} toolchain with cgo, protoc and pinned Go tools ({variant})"
+
+  # Go versions to build. bakegen ships the published checksums of the versions it knows; for
+  # another version add them below in go_checksums.
+  versions = ["1.24.2"]
+  # Debian suites; the first is the default variant (its tags also come without the suffix).
+  variants = ["bullseye"]
+  # Floating tags besides the full version: "minor" (1.24), "major" (1), "latest".
+  aliases = ["minor"]
+
+  base_image      = "debian:{suite}-slim"
+  go_download_url = "https://dl.google.com/go"
+  goproxy         = "https://proxy.golang.org,direct"
+  gosumdb         = "sum.golang.org"
+
+  protoc_version      = "30.2"
+  protoc_download_url = "https://github.com/protocolbuffers/protobuf/releases/download"
+
+  # Go tools, each pinned to an exact version (no @latest).
+  tools = [
+    "honnef.co/go/tools/cmd/staticcheck@2025.1.1",
+  ]
+
+  # Checksums for versions or files bakegen does not ship, for example:
+  #   go_checksums = { "1.24.99" = { "linux-amd64" = "<sha256>", "linux-arm64" = "<sha256>" } }
+  go_checksums     = {}
+  protoc_checksums = {}
+
+  pull       = true
+  provenance = false
+}

@@ -1,0 +1,91 @@
+"""Platforms, architectures and Debian suites: the tables every other module looks up.
+
+One row per OCI platform the toolchain Dockerfile can build. The names in each column are the
+ones the outside world uses: the OCI platform (bake's ``platforms``), Debian's dpkg architecture,
+the architecture part of Go's release tarball name (``go1.24.2.<go_file>.tar.gz``; ``src`` means
+no binary release: Go is built from source) and of protoc's release zip
+(``protoc-30.2-<protoc_file>.zip``; ``None``: protoc publishes none).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass
+
+from .errors import BakegenError, did_you_mean
+
+
+@dataclass(frozen=True)
+class Arch:
+    platform: str
+    dpkg: str
+    go_file: str
+    protoc_file: str | None
+
+
+ARCHES: dict[str, Arch] = {
+    a.platform: a
+    for a in (
+        Arch("linux/amd64", "amd64", "linux-amd64", "linux-x86_64"),
+        Arch("linux/arm64", "arm64", "linux-arm64", "linux-aarch_64"),
+        Arch("linux/arm/v7", "armhf", "linux-armv6l", None),
+        Arch("linux/arm/v6", "armhf", "linux-armv6l", None),
+        Arch("linux/arm/v5", "armel", "src", None),
+        Arch("linux/386", "i386", "linux-386", "linux-x86_32"),
+        Arch("linux/ppc64le", "ppc64el", "linux-ppc64le", "linux-ppcle_64"),
+        Arch("linux/s390x", "s390x", "linux-s390x", "linux-s390_64"),
+        Arch("linux/mips64le", "mips64el", "linux-mips64le", None),
+        Arch("linux/riscv64", "riscv64", "linux-riscv64", None),
+    )
+}
+
+# Spellings that mean the same platform; bakegen writes the canonical one.
+_ALIASES = {
+    "linux/arm64/v8": "linux/arm64",
+    "linux/x86_64": "linux/amd64",
+    "linux/arm": "linux/arm/v7",
+    "linux/i386": "linux/386",
+}
+
+
+def canonical_platform(text: str) -> str:
+    """The canonical spelling of an OCI platform bakegen knows, or a BakegenError."""
+    name = _ALIASES.get(text.strip().lower(), text.strip().lower())
+    if name not in ARCHES:
+        raise BakegenError(
+            f'unknown platform "{text}"{did_you_mean(text, ARCHES)}; known: {", ".join(ARCHES)}'
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    number: int
+    end_of_life: _dt.date | None  # the end of its LTS: no security updates after this day
+    dpkg_arches: frozenset[str]
+
+    @property
+    def suffix(self) -> str:
+        """The tag suffix the seed uses for a Debian base: ``debian11``."""
+        return f"debian{self.number}"
+
+
+_COMMON = frozenset({"amd64", "arm64", "armhf", "armel", "i386", "ppc64el", "s390x"})
+SUITES: dict[str, Suite] = {
+    s.name: s
+    for s in (
+        Suite("bullseye", 11, _dt.date(2026, 8, 31), _COMMON | {"mips64el"}),
+        Suite("bookworm", 12, _dt.date(2028, 6, 30), _COMMON | {"mips64el"}),
+        Suite("trixie", 13, None, _COMMON | {"riscv64"}),
+    )
+}
+
+
+def suite(name: str) -> Suite:
+    try:
+        return SUITES[name]
+    except KeyError:
+        raise BakegenError(
+            f'unknown Debian suite "{name}"{did_you_mean(name, SUITES)}; known: {", ".join(SUITES)}'
+        ) from None
