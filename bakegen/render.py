@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
@@ -35,10 +36,13 @@ def _escape_one(m: re.Match) -> str:
 
 
 def hcl_escape(text: str) -> str:
-    """The inside of an HCL quoted string that Go's HCL parser reads back as exactly ``text``
-    (a lone surrogate, which no UTF-8 file can hold, becomes U+FFFD). Template sequences ``${``
-    and ``%{`` are escaped, so no input can interpolate, call a function or end the string."""
-    return _SPECIAL.sub(_escape_one, text)
+    """The inside of an HCL quoted string that Go's HCL parser reads back as exactly ``text``.
+
+    Template sequences ``${`` and ``%{`` are escaped, so no input can interpolate, call a
+    function or end the string. HCL normalizes every string to Unicode NFC, so bakegen writes the
+    NFC form itself (what the file says is what buildx reads); a lone surrogate, which no UTF-8
+    file can hold, becomes U+FFFD."""
+    return _SPECIAL.sub(_escape_one, unicodedata.normalize("NFC", text))
 
 
 def hcl_string(text: str) -> str:
@@ -78,7 +82,8 @@ def _environment():
         lstrip_blocks=True,
         autoescape=False,
     )
-    env.filters.update(hcl=hcl_string, hcl_key=hcl_key, hcl_ref=hcl_ref, hcl_list=hcl_list)
+    env.filters.update(hcl=hcl_string, hcl_key=hcl_key, hcl_ref=hcl_ref, hcl_list=hcl_list,
+                       hcl_comment=hcl_escape)
     return env
 
 
@@ -98,7 +103,7 @@ def render_meta_hcl(meta: BakeFile, command: str) -> str:
 # ---------------------------------------------------------------- JSON
 def _tmpl(text: str) -> str:
     """JSON bake files are HCL templates too: escape the template sequences, nothing else."""
-    return text.replace("${", "$${").replace("%{", "%%{")
+    return unicodedata.normalize("NFC", text).replace("${", "$${").replace("%{", "%%{")
 
 
 def _json_ref(tag: Tag) -> str:

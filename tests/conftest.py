@@ -1,0 +1,128 @@
+"""Shared fixtures: the repository root, a CLI runner, real git repositories, HCL parsers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = Path(__file__).resolve().parent / "golden"
+
+# Every target attribute buildx knows (../shared/reference/buildx-bake.md); bake silently drops
+# any other name, so the output must use these spellings only.
+BAKE_TARGET_ATTRIBUTES = frozenset("""
+description inherits annotations attest context contexts dockerfile dockerfile-inline args labels
+tags cache-from cache-to target secret ssh platforms output pull no-cache network no-cache-filter
+shm-size ulimits resources call entitlements extra-hosts policy matrix name
+""".split())
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch, tmp_path_factory):
+    """No BAKEGEN_*, CI branch or SOURCE_DATE_EPOCH variable leaks in from the machine, and the
+    parse cache lives in a per-session temp folder."""
+    for name in list(os.environ):
+        if name.startswith("BAKEGEN_") or name in {
+            "GITHUB_HEAD_REF", "GITHUB_REF_NAME", "CI_COMMIT_REF_NAME", "DRONE_BRANCH",
+            "BRANCH_NAME", "GIT_BRANCH", "SOURCE_DATE_EPOCH", "REGISTRY",
+        }:
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("BAKEGEN_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "bakegen-cache"))
+
+
+class Result:
+    def __init__(self, proc: subprocess.CompletedProcess):
+        self.code = proc.returncode
+        self.stdout = proc.stdout
+        self.stderr = proc.stderr
+
+    def __repr__(self) -> str:
+        return f"Result(code={self.code}, stdout={self.stdout[:400]!r}, stderr={self.stderr[:400]!r})"
+
+
+def run_bakegen(*args: str, cwd: Path | str = ROOT, env: dict | None = None) -> Result:
+    """Run bakegen as users do: a new process, real stdout/stderr and exit code."""
+    full_env = {**os.environ, **(env or {})}
+    proc = subprocess.run([sys.executable, "-m", "bakegen", *args], cwd=cwd, env=full_env,
+                          capture_output=True, text=True, timeout=120)
+    return Result(proc)
+
+
+@pytest.fixture
+def bakegen():
+    return run_bakegen
+
+
+def git(cwd: Path, *args: str, env: dict | None = None) -> str:
+    base = {
+        "GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "t@example.com",
+        "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1",
+    }
+    proc = subprocess.run(["git", *args], cwd=cwd, env={**os.environ, **base, **(env or {})},
+                          capture_output=True, text=True, check=True)
+    return proc.stdout.strip()
+
+
+class Repo:
+    """A real git repository in a temp folder, driven with the git CLI."""
+
+    def __init__(self, path: Path, branch: str = "main"):
+        self.path = path
+        path.mkdir(parents=True, exist_ok=True)
+        git(path, "init", "-q", "-b", branch)
+
+    def git(self, *args: str) -> str:
+        return git(self.path, *args)
+
+    def commit(self, name: str = "file.txt", content: str | None = None, message: str = "change") -> str:
+        f = self.path / name
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text(content if content is not None else f"{message}\n")
+        self.git("add", "-A")
+        self.git("commit", "-q", "-m", message)
+        return self.git("rev-parse", "HEAD")
+
+
+@pytest.fixture
+def repo(tmp_path) -> Repo:
+    return Repo(tmp_path / "repo")
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    """A copy of the repository's definitions and sample app in a temp folder, to edit freely."""
+    dest = tmp_path / "project"
+    shutil.copytree(ROOT / "bake", dest / "bake")
+    shutil.copytree(ROOT / "examples", dest / "examples")
+    return dest
+
+
+def strict_parse(text: str) -> dict:
+    """Go's HCL parser (pygohcl): what buildx itself accepts, not python-hcl2's lenient view."""
+    import pygohcl
+
+    return pygohcl.loads(text)
+
+
+def targets_of(text: str) -> dict:
+    """``{name: attributes}`` of an HCL bake file, values decoded by the strict parser
+    (``${REGISTRY}`` reads back as ``REGISTRY``)."""
+    return strict_parse(text).get("target", {})
+
+
+def attribute_names(text: str) -> dict[str, set[str]]:
+    """The attribute names each target block uses, read from the source (python-hcl2)."""
+    import hcl2
+
+    parsed = hcl2.loads(text)
+    names = {}
+    for block in parsed.get("target", []):
+        for label, body in block.items():
+            names[label.strip('"')] = {k for k in body if not k.startswith("__")}
+    return names

@@ -1,0 +1,108 @@
+import re
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from bakegen.errors import BakegenError
+from bakegen.tags import (GitState, app_tags, check_path, check_registry, is_valid_tag, release_tags,
+                          sanitize)
+
+DOCKER_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+
+
+def state(branch="main", short="abc1234", dirty=False, version_tag=None, ts="202607011318"):
+    return GitState(branch=branch, commit=short + "0" * 33, short=short, dirty=dirty,
+                    version_tag=version_tag, timestamp=ts)
+
+
+def tag_list(s, env="dev", latest_envs=("prd",), latest_branches=("main", "master")):
+    return [a.tag for a in app_tags(s, env, latest_envs, latest_branches)]
+
+
+def test_seed_tag_shape():
+    assert tag_list(state(branch="master", short="4ff8dc8", ts="202507012318")) == [
+        "master-4ff8dc8-202507012318"]
+
+
+@pytest.mark.parametrize("branch, expected", [
+    ("feature/login", "feature-login"),
+    ("feature/Login#12", "feature-Login-12"),
+    ("Fix_UPPER", "Fix_UPPER"),
+    ("-x", "x"),
+    (".hidden", "hidden"),
+    ("--..--", "unknown"),
+    ("", "unknown"),
+    ("renovate/golang-1.x", "renovate-golang-1.x"),
+    ("用户/分支", "unknown"),
+    ("a b\tc\nd", "a-b-c-d"),
+])
+def test_branch_names_become_valid_tags(branch, expected):
+    tag = tag_list(state(branch=branch))[0]
+    assert tag == f"{expected}-abc1234-202607011318"
+    assert DOCKER_TAG.match(tag)
+
+
+def test_long_branch_is_shortened_keeping_commit_and_time():
+    tag = tag_list(state(branch="feature/" + "x" * 300))[0]
+    assert len(tag) == 128
+    assert tag.endswith("-abc1234-202607011318")
+    assert tag.startswith("feature-xxx")
+
+
+def test_shortening_never_leaves_a_dash_before_the_commit():
+    branch = "a" * 105 + "-" * 10 + "b"
+    tag = tag_list(state(branch=branch))[0]
+    assert "--abc1234" not in tag and DOCKER_TAG.match(tag)
+
+
+def test_latest_only_for_prd_on_main_or_master():
+    assert "latest" in tag_list(state(branch="main"), env="prd")
+    assert "latest" in tag_list(state(branch="master"), env="prd")
+    assert "latest" not in tag_list(state(branch="main"), env="dev")
+    assert "latest" not in tag_list(state(branch="develop"), env="prd")
+
+
+def test_dirty_tree_is_marked_and_gets_no_latest_or_release_tags():
+    tags = tag_list(state(branch="main", dirty=True, version_tag="v1.4.2"), env="prd")
+    assert tags == ["main-abc1234-dirty-202607011318"]
+
+
+def test_release_tag_at_head():
+    assert tag_list(state(version_tag="v1.4.2")) == ["main-abc1234-202607011318", "1.4.2", "1.4", "1"]
+    assert [a.tag for a in release_tags("v1.5.0-rc.1")] == ["1.5.0-rc.1"]
+    assert [a.tag for a in release_tags("1.4.2+build.7")] == ["1.4.2", "1.4", "1"]
+    assert [a.tag for a in release_tags("v0.3.1")] == ["0.3.1", "0.3"]
+    assert release_tags("release-2024") == []
+
+
+def test_repository_and_registry_validation():
+    assert check_path("common/tools/golang", "x") == "common/tools/golang"
+    for bad in ("Common/tools", "a//b", "a/-b", "a/b/", "dev/My_App", ""):
+        with pytest.raises(BakegenError, match="not a valid image name"):
+            check_path(bad, "x")
+    assert check_registry("harbor.bdser.cc", "x")
+    assert check_registry("localhost:5000/team/sub", "x")
+    for bad in ("", "http://x", "a b", "reg.io/Upper", "-reg.io", "reg.io/"):
+        with pytest.raises(BakegenError, match="not a valid"):
+            check_registry(bad, "x")
+
+
+# Property tests: bounded so the suite stays fast (each runs at most `max_examples` examples).
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=300))
+def test_any_text_sanitizes_to_a_valid_tag_part(text):
+    part = sanitize(text)
+    assert part and re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", part)
+
+
+@settings(max_examples=300, deadline=None)
+@given(branch=st.text(max_size=400), short=st.text(alphabet="0123456789abcdef", min_size=4, max_size=40),
+       dirty=st.booleans(), env=st.sampled_from(["dev", "prd"]),
+       version_tag=st.one_of(st.none(), st.from_regex(r"v?[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}(-[a-z0-9.]{1,20})?", fullmatch=True)))
+def test_every_app_tag_obeys_docker_grammar(branch, short, dirty, env, version_tag):
+    tags = tag_list(state(branch=branch, short=short, dirty=dirty, version_tag=version_tag), env=env)
+    assert tags
+    for tag in tags:
+        assert is_valid_tag(tag), tag
+        assert DOCKER_TAG.match(tag), tag
+    assert short in tags[0] and tags[0].endswith("-202607011318")

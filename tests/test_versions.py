@@ -1,0 +1,98 @@
+import pytest
+
+from bakegen.errors import BakegenError
+from bakegen.versions import GoVersion, version_tags
+
+
+@pytest.mark.parametrize("text, go, semver", [
+    ("1.24.2", "1.24.2", "1.24.2"),
+    ("go1.24.2", "1.24.2", "1.24.2"),
+    ("v1.24.2", "1.24.2", "1.24.2"),
+    ("1.25rc1", "1.25rc1", "1.25.0-rc.1"),
+    ("go1.25rc1", "1.25rc1", "1.25.0-rc.1"),
+    ("1.25.0-rc.1", "1.25rc1", "1.25.0-rc.1"),
+    ("v1.25.0-beta.2", "1.25beta2", "1.25.0-beta.2"),
+    ("1.27rc3", "1.27rc3", "1.27.0-rc.3"),
+    ("1.20.0", "1.20", "1.20.0"),  # before Go 1.21 the first release had no .0
+    ("1.21.0", "1.21.0", "1.21.0"),
+])
+def test_spellings(text, go, semver):
+    v = GoVersion.parse(text)
+    assert v.go == go
+    assert str(v.semver) == semver
+
+
+@pytest.mark.parametrize("text", ["", "1", "latest", "1.24.2.1", "1.24-rc1", "1.25.1-rc.1", "01.2.3",
+                                  "1.24.x", "go 1.24", "1.25rc", "1.25.0-alpha.1", "1.24.2\n"])
+def test_invalid_versions_are_clear_errors(text):
+    if text == "1.24.2\n":  # surrounding white space is forgiven
+        assert GoVersion.parse(text).go == "1.24.2"
+        return
+    with pytest.raises(BakegenError, match="invalid Go version"):
+        GoVersion.parse(text)
+
+
+def test_ordering_is_semver():
+    order = ["1.24.2", "1.24.10", "1.25beta1", "1.25rc1", "1.25rc2", "1.25rc10", "1.25.0", "1.25.1"]
+    parsed = [GoVersion.parse(v) for v in reversed(order)]
+    assert [v.go for v in sorted(parsed, key=lambda v: v.semver)] == [
+        "1.24.2", "1.24.10", "1.25beta1", "1.25rc1", "1.25rc2", "1.25rc10", "1.25.0", "1.25.1"]
+
+
+def test_partial_version_resolves_to_newest_known_patch():
+    known = [GoVersion.parse(v) for v in ["1.24.2", "1.24.13", "1.25.14", "1.27rc3"]]
+    assert GoVersion.parse("1.24").resolve(known).go == "1.24.13"
+    with pytest.raises(BakegenError, match="no checksum for any 1.27.x"):
+        GoVersion.parse("1.27").resolve(known)  # only a pre-release is known
+
+
+def tags(versions, suffixes, wanted):
+    vs = [GoVersion.parse(v) for v in versions]
+    out = version_tags(vs, suffixes, wanted)
+    return {(v.go, s): [a.tag for a in aliases] for (v, s), aliases in out.items()}
+
+
+def test_seed_default_gets_exactly_its_four_tags():
+    assert tags(["1.24.2"], ["debian11"], ("minor",)) == {
+        ("1.24.2", "debian11"): ["1.24.2", "1.24", "1.24.2-debian11", "1.24-debian11"]}
+
+
+def test_two_lines_two_variants_like_the_official_images():
+    got = tags(["1.23.8", "1.24.2"], ["debian12", "debian11"], ("minor", "major", "latest"))
+    assert got[("1.24.2", "debian12")] == [
+        "1.24.2", "1.24", "1", "latest", "1.24.2-debian12", "1.24-debian12", "1-debian12", "debian12"]
+    assert got[("1.24.2", "debian11")] == ["1.24.2-debian11", "1.24-debian11", "1-debian11", "debian11"]
+    assert got[("1.23.8", "debian12")] == ["1.23.8", "1.23", "1.23.8-debian12", "1.23-debian12"]
+    assert got[("1.23.8", "debian11")] == ["1.23.8-debian11", "1.23-debian11"]
+
+
+def test_minor_alias_goes_to_newest_patch_of_each_line():
+    got = tags(["1.24.2", "1.24.13"], ["debian12"], ("minor",))
+    assert got[("1.24.13", "debian12")] == ["1.24.13", "1.24", "1.24.13-debian12", "1.24-debian12"]
+    assert got[("1.24.2", "debian12")] == ["1.24.2", "1.24.2-debian12"]
+
+
+def test_prerelease_gets_only_its_full_tag_and_moves_nothing():
+    got = tags(["1.26.7", "1.27rc3"], ["debian13"], ("minor", "major", "latest"))
+    assert got[("1.27rc3", "debian13")] == ["1.27rc3", "1.27rc3-debian13"]
+    assert "latest" in got[("1.26.7", "debian13")] and "1" in got[("1.26.7", "debian13")]
+
+
+def test_backport_never_moves_latest():
+    # 1.24.13 may be released after 1.25.14; latest and the major alias stay on the newest line.
+    got = tags(["1.25.14", "1.24.13"], ["debian12"], ("minor", "major", "latest"))
+    assert "latest" not in got[("1.24.13", "debian12")]
+    assert "1" not in got[("1.24.13", "debian12")]
+    assert "1.24" in got[("1.24.13", "debian12")]
+    assert "latest" in got[("1.25.14", "debian12")]
+
+
+def test_only_prereleases_get_no_floating_tags():
+    got = tags(["1.27rc3"], ["debian12"], ("minor", "major", "latest"))
+    assert got == {("1.27rc3", "debian12"): ["1.27rc3", "1.27rc3-debian12"]}
+
+
+def test_every_alias_names_its_rule():
+    vs = [GoVersion.parse("1.24.2")]
+    for aliases in version_tags(vs, ["debian11"], ("minor", "latest")).values():
+        assert all(a.rule for a in aliases)
