@@ -263,6 +263,95 @@ def tags_cmd(ctx, target, **params):
     return 0
 
 
+@cli.command("graph", context_settings=CONTEXT, epilog="""\b
+Examples:
+  bakegen graph > docs/targets.mmd
+  bakegen graph --format dot | dot -Tsvg > targets.svg
+""")
+@options(SHARED)
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True)
+@click.pass_context
+def graph_cmd(ctx, fmt, **params):
+    """Print the targets and their target: links (build order) as Mermaid or DOT."""
+    from . import graph
+
+    bake = _session(ctx, params).bake()
+    click.echo(graph.mermaid(bake) if fmt == "mermaid" else graph.dot(bake), nl=False)
+    return 0
+
+
+@cli.command("explain", context_settings=CONTEXT, epilog="""\b
+Examples:
+  bakegen explain golang-tools
+  bakegen explain ci-demo-go --env prd
+""")
+@options(SHARED + GIT)
+@click.argument("target")
+@click.pass_context
+def explain_cmd(ctx, target, **params):
+    """Say where each tag, arg, label and context of TARGET comes from.
+
+    Per-build values (the app's tags, revision, created) need git, or --branch and --commit.
+    """
+    s = _session(ctx, params)
+    bake = s.bake()
+    (name,) = _targets_named(bake, target) if target not in bake.groups else (None,)
+    if name is None:
+        raise BakegenError(f'"{target}" is a group; explain one of its targets: {", ".join(bake.groups[target])}')
+    t = bake.target(name)
+    registry = s.get("registry") or os.environ.get("REGISTRY") or s.definitions().project.registry
+    try:
+        per_build = s.meta().target(name)
+        note = None
+    except BakegenError as e:
+        if t.kind == "app":
+            raise
+        per_build, note = None, f"per-build labels not shown: {e}"
+    image = next(i for i in s.definitions().images if i.name == t.image)
+    out = [f"target {t.name}: {t.kind} image {image.name!r} defined at {image.at('image')}"]
+    if note:
+        out.append(f"  ({note})")
+    tags = (per_build.tags if per_build and per_build.tags else t.tags)
+    out.append("tags:" if tags else "tags: none")
+    out += [f"  {tag.ref(registry)}\n      <- {tag.why}" for tag in tags]
+    for title, committed, extra in (("args", t.args, per_build.args if per_build else {}),
+                                    ("labels", t.labels, per_build.labels if per_build else {})):
+        merged = {**committed, **extra}
+        out.append(f"{title}:")
+        for key in sorted(merged):
+            where = "per build (bakegen meta)" if key in extra else "committed file"
+            out.append(f"  {key} = {merged[key].text!r}\n      <- {merged[key].why} [{where}]")
+    if t.contexts:
+        out.append("contexts:")
+        out += [f"  {k} = {v}\n      <- the app's Dockerfile builds FROM {k}; bake builds {v[7:]} first "
+                f"in the same run" for k, v in sorted(t.contexts.items())]
+    out.append(f"platforms: {', '.join(t.platforms)}")
+    click.echo("\n".join(out))
+    return 0
+
+
+@cli.command("builder", context_settings=CONTEXT, epilog="""\b
+Examples:
+  bakegen builder --dry-run ssh://ci@amd64-1=linux/amd64 ssh://ci@arm64-1=linux/arm64
+  bakegen builder --driver kubernetes default=linux/amd64 default=linux/arm64
+  make builder NODES="tcp://buildkit-amd64:1234=linux/amd64 tcp://buildkit-arm64:1234=linux/arm64"
+then: docker buildx bake --builder bakegen -f docker-bake.hcl -f meta.hcl
+""")
+@click.option("--name", default="bakegen", show_default=True, help="Builder name.")
+@click.option("--driver", type=click.Choice(["docker-container", "remote", "kubernetes"]),
+              default="docker-container", show_default=True)
+@click.option("--namespace", default="buildkit", show_default=True, help="Kubernetes namespace (kubernetes driver).")
+@click.option("--dry-run", is_flag=True, help="Print the docker buildx commands, run nothing.")
+@click.argument("nodes", nargs=-1, metavar="ENDPOINT=PLATFORM[,PLATFORM]...")
+def builder_cmd(name, driver, namespace, dry_run, nodes):
+    """Create a multi-node buildx builder: one native node per platform, no emulation."""
+    from . import builder
+
+    cmds = builder.commands(name, [builder.parse_node(n) for n in nodes], driver, namespace)
+    builder.run(cmds, dry_run, click.echo)
+    return 0
+
+
 def _targets_named(bake, name: str) -> list[str]:
     if name in bake.groups:
         return bake.groups[name]

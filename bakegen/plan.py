@@ -162,6 +162,11 @@ def _cache(image: Image, target: Target, path: str, suffix: str) -> None:
         target.cache = Tag(path, tag, f"cache ({image.at('cache')}): a registry cache beside the image")
 
 
+def _mirror(defs: Definitions) -> Value:
+    where = defs.project.where.get("debian_mirror")
+    return Value(defs.project.debian_mirror, f"debian_mirror ({where})" if where else "debian_mirror (default)")
+
+
 def _base_image(image: Image, suite_name: str) -> str:
     return image.base_image.replace("{suite}", suite_name)
 
@@ -200,12 +205,13 @@ def _toolchain(image: Image, defs: Definitions):
             name = image.name if single else f"{image.name}-{v.go.replace('.', '_')}-{s.suffix}"
             description = image.description.replace("{version}", v.go).replace("{variant}", s.suffix)
             t = _base_target(image, defs, name, description, v.go)
-            t.tags = [Tag(image.repository, tagrules.check_tag(a.tag, image.at("versions")), a.rule)
+            rule_at = f"versions at {image.at('versions')}, aliases at {image.at('aliases')}"
+            t.tags = [Tag(image.repository, tagrules.check_tag(a.tag, image.at("versions")), f"{a.rule} ({rule_at})")
                       for a in tags[(v, s.suffix)]]
             src = image.at
             values = {
                 "BASE_IMAGE": Value(_base_image(image, s.name), f"base_image with suite {s.name} ({src('base_image')})"),
-                "DEBIAN_MIRROR": Value(defs.project.debian_mirror, "debian_mirror (bakegen.hcl)"),
+                "DEBIAN_MIRROR": _mirror(defs),
                 "GOLANG_VERSION": Value(v.go, f"versions ({src('versions')}), in Go's spelling"),
                 "GOLANG_DOWNLOAD_URL": Value(image.go_download_url, f"go_download_url ({src('go_download_url')})"),
                 "GOLANG_SHA256": Value(go_sums[v.go], "published checksums of the Go release files "
@@ -272,7 +278,7 @@ def _runtime(image: Image, defs: Definitions):
         t.tags = [Tag(image.repository, tag, why)]
         _args(image, t, {
             "BASE_IMAGE": Value(_base_image(image, s.name), f"base_image with suite {s.name} ({image.at('base_image')})"),
-            "DEBIAN_MIRROR": Value(defs.project.debian_mirror, "debian_mirror (bakegen.hcl)"),
+            "DEBIAN_MIRROR": _mirror(defs),
         })
         _cache(image, t, image.repository, tag)
         made.append((t, None, s.name))
@@ -367,7 +373,9 @@ def plan_meta(defs: Definitions, bake: BakeFile, git: GitMeta) -> BakeFile:
             image = next(i for i in defs.images if i.name == t.image)
             path = app_repository(image)
             aliases = tagrules.app_tags(s, image.env, image.latest_envs, image.latest_branches)
-            mt.tags = [Tag(path, tagrules.check_tag(a.tag, "git"), a.rule) for a in aliases]
+            origin = (f"; branch from {git.sources['branch']}, commit from {git.sources['commit']}, "
+                      f"time from {git.sources['time']}")
+            mt.tags = [Tag(path, tagrules.check_tag(a.tag, "git"), a.rule + origin) for a in aliases]
             release = tagrules.release_tags(s.version_tag) if s.version_tag and not s.dirty else []
             version = (release or aliases)[0].tag
             mt.labels[OCI + "version"] = Value(version, "the release tag at HEAD" if release else "the build's main tag")
