@@ -24,7 +24,11 @@ TOOLCHAIN_CONTEXT = "golang-tools"
 RUNTIME_CONTEXT = "golang-runtime"
 
 OCI = "org.opencontainers.image."
-_TOOL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~/-]*@v?\d+(?:\.\d+){1,2}(?:[-+][0-9A-Za-z.-]+)?$")
+# module/path/cmd@vX.Y.Z[-pre][+build]: the same rule the toolchain Dockerfile enforces.
+_TOOL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~/-]*@v\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
+# The toolchain Dockerfile downloads and verifies Go on the build machine too (its Go
+# cross-compiles the tools), so the checksums of the usual build machines always go along.
+BUILD_MACHINE_FILES = ("linux-amd64", "linux-arm64")
 
 
 @dataclass(frozen=True)
@@ -191,7 +195,7 @@ def _toolchain(image: Image, defs: Definitions):
                            f"{did_you_mean(bad[0], ALIAS_KINDS)}", image.at("aliases"))
     for tool in image.tools:
         if not _TOOL.match(tool) or tool.endswith("@latest"):
-            raise BakegenError(f'tool "{tool}" must be pinned to an exact version (module/cmd@v1.2.3)',
+            raise BakegenError(f'tool "{tool}" must be pinned to an exact module version (module/cmd@v1.2.3)',
                                image.at("tools"))
     suites = _variants(image)
     go_sums = {v.go: _go_checksums(image, defs, v) for v in versions}
@@ -243,6 +247,9 @@ def _go_checksums(image: Image, defs: Definitions, v: GoVersion) -> str:
                                f'go_checksums as {{ "{v.go}" = {{ "{file}" = "<sha256>" }} }}',
                                image.at("versions"))
         pairs[file] = table[file]
+    for file in BUILD_MACHINE_FILES:
+        if file in table:
+            pairs[file] = table[file]
     return " ".join(f"{k}={pairs[k]}" for k in sorted(pairs))
 
 

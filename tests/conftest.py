@@ -35,6 +35,11 @@ def _isolated_env(monkeypatch, tmp_path_factory):
     monkeypatch.setenv("BAKEGEN_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "bakegen-cache"))
 
 
+def body(text: str) -> str:
+    """A generated file without its "Regenerate with" line, which names the command used."""
+    return "".join(l for l in text.splitlines(keepends=True) if not l.startswith("# Regenerate with: "))
+
+
 class Result:
     def __init__(self, proc: subprocess.CompletedProcess):
         self.code = proc.returncode

@@ -20,9 +20,16 @@ image "golang-tools" {
   protoc_version      = "30.2"
   protoc_download_url = "https://github.com/protocolbuffers/protobuf/releases/download"
 
-  # Go tools, each pinned to an exact version (no @latest).
+  # Go tools, each pinned to an exact module version (@vX.Y.Z; no @latest, no branch). Their
+  # go.mod must ask for a Go no newer than the versions above (GOTOOLCHAIN=local).
   tools = [
-    "honnef.co/go/tools/cmd/staticcheck@2025.1.1",
+    "github.com/boumenot/gocover-cobertura@v1.4.0",
+    "github.com/elliots/protoc-gen-twirp_swagger@v0.0.0-20210801014231-a541d6eeae24",
+    "github.com/go-delve/delve/cmd/dlv@v1.26.3",
+    "google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.1",
+    "google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.11",
+    "gotest.tools/gotestsum@v1.13.0",
+    "honnef.co/go/tools/cmd/staticcheck@v0.6.1", # staticcheck 2025.1.1
   ]
 
   # Checksums for versions or files bakegen does not ship, for example:

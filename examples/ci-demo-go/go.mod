@@ -1,0 +1,3 @@
+module example.com/ci-demo-go
+
+go 1.24

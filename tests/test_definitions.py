@@ -1,0 +1,161 @@
+"""Bad definitions: one line naming the file and line or the value, exit 2, no traceback."""
+
+import re
+
+import pytest
+
+from conftest import run_bakegen
+
+
+def edit(project, rel, old, new):
+    p = project / rel
+    text = p.read_text()
+    assert old in text, f"{old!r} not in {rel}"
+    p.write_text(text.replace(old, new, 1))
+
+
+def line_of(project, rel, needle):
+    for i, line in enumerate((project / rel).read_text().splitlines(), 1):
+        if needle in line:
+            return i
+    raise AssertionError(needle)
+
+
+def fails(project, *args):
+    r = run_bakegen(*args, cwd=project)
+    assert r.code == 2, r
+    assert r.stdout == ""
+    assert "Traceback" not in r.stderr
+    errors = [l for l in r.stderr.splitlines() if l.startswith("bakegen: error:")]
+    assert len(errors) == 1, r.stderr
+    return errors[0]
+
+
+TOOLS = "bake/golang-tools/image.hcl"
+APP = "bake/ci-demo-go/image.hcl"
+
+
+def test_unknown_key_with_did_you_mean_and_line(project):
+    edit(project, TOOLS, "  aliases = [", "  alias = [")
+    msg = fails(project)
+    assert f"{TOOLS}:{line_of(project, TOOLS, 'alias = [')}" in msg
+    assert 'unknown key "alias"' in msg and '(did you mean "aliases"?)' in msg
+
+
+def test_unknown_project_key(project):
+    edit(project, "bake/bakegen.hcl", "registry = ", "registy = ")
+    msg = fails(project)
+    assert "bake/bakegen.hcl:" in msg and '"registry"' in msg
+
+
+def test_syntax_error_names_file_and_line(project):
+    edit(project, TOOLS, '  versions = ["1.24.2"]', '  versions = ["1.24.2"')
+    msg = fails(project)
+    assert re.search(rf"{TOOLS}:\d+: HCL syntax error", msg)
+
+
+def test_invalid_version(project):
+    edit(project, TOOLS, '"1.24.2"', '"1.24.x"')
+    msg = fails(project)
+    assert f"{TOOLS}:{line_of(project, TOOLS, 'versions =')}" in msg and '"1.24.x"' in msg
+
+
+def test_invalid_version_option():
+    r = run_bakegen("--go-version", "banana")
+    assert r.code == 2 and 'invalid Go version "banana"' in r.stderr and "Traceback" not in r.stderr
+
+
+def test_unknown_platform(project):
+    edit(project, "bake/bakegen.hcl", '"linux/arm64"]', '"linux/arm65"]')
+    msg = fails(project)
+    assert 'unknown platform "linux/arm65"' in msg and "did you mean" in msg and "bake/bakegen.hcl:" in msg
+
+
+def test_missing_dockerfile(project):
+    (project / "bake/golang-runtime/Dockerfile").unlink()
+    msg = fails(project)
+    assert "bake/golang-runtime/Dockerfile does not exist" in msg
+
+
+def test_app_platforms_outside_the_bases(project):
+    edit(project, APP, '  env         = "dev"', '  env         = "dev"\n  platforms = ["linux/amd64", "linux/s390x"]')
+    msg = fails(project)
+    assert "linux/s390x" in msg and "subset" in msg and f"{APP}:" in msg
+
+
+def test_architecture_without_go_checksum(project):
+    edit(project, TOOLS, '"1.24.2"', '"1.24.99"')
+    msg = fails(project)
+    assert "Go 1.24.99: no known sha256" in msg and "go_checksums" in msg
+
+
+def test_architecture_the_toolchain_cannot_build(project):
+    edit(project, "bake/bakegen.hcl", 'platforms = ["linux/amd64", "linux/arm64"]',
+         'platforms = ["linux/amd64", "windows/amd64"]')
+    assert 'unknown platform "windows/amd64"' in fails(project)
+
+
+def test_protoc_has_no_release_for_arm_v7(project):
+    edit(project, TOOLS, '  pull       = true', '  platforms  = ["linux/arm/v7"]\n  pull       = true')
+    msg = fails(project)
+    assert "protoc publishes no release for platform linux/arm/v7" in msg
+
+
+def test_added_checksum_makes_a_new_version_work(project):
+    sha = "a" * 64
+    edit(project, TOOLS, '"1.24.2"', '"1.24.99"')
+    edit(project, TOOLS, "go_checksums     = {}",
+         f'go_checksums = {{ "1.24.99" = {{ "linux-amd64" = "{sha}", "linux-arm64" = "{"b" * 64}" }} }}')
+    r = run_bakegen(cwd=project)
+    assert r.code == 0, r
+    assert f"linux-amd64={sha}" in r.stdout and "GOLANG_VERSION = \"1.24.99\"" in r.stdout
+
+
+def test_a_checksum_that_contradicts_the_published_one(project):
+    edit(project, TOOLS, "go_checksums     = {}", f'go_checksums = {{ "1.24.2" = {{ "linux-amd64" = "{"c" * 64}" }} }}')
+    assert "differs from the published checksum" in fails(project)
+
+
+def test_bad_checksum_format(project):
+    edit(project, TOOLS, "go_checksums     = {}", 'go_checksums = { "1.24.2" = { "linux-amd64" = "xyz" } }')
+    assert "is not a sha256" in fails(project)
+
+
+def test_latest_tool_is_refused(project):
+    edit(project, TOOLS, "staticcheck@v0.6.1", "staticcheck@latest")
+    assert "must be pinned to an exact module version" in fails(project)
+
+
+def test_unknown_suite(project):
+    edit(project, TOOLS, 'variants = ["bullseye"]', 'variants = ["bookwrom"]')
+    msg = fails(project)
+    assert 'unknown Debian suite "bookwrom"' in msg and '"bookworm"' in msg
+
+
+def test_missing_config_for_env(project):
+    msg = fails(project, "--env", "prod")
+    assert "examples/ci-demo-go/etc/app_prod.yaml does not exist" in msg
+
+
+def test_invalid_app_name(project):
+    msg = fails(project, "--app", "My App")
+    assert "not a valid image name" in msg
+
+
+def test_wrong_type(project):
+    edit(project, TOOLS, "pull       = true", 'pull       = "yes"')
+    assert "pull must be true or false" in fails(project)
+
+
+def test_interpolation_in_definitions_is_refused(project):
+    edit(project, TOOLS, 'repository  = "common/tools/golang"', 'repository  = "common/${x}/golang"')
+    assert "interpolation" in fails(project)
+
+
+def test_error_leaves_an_existing_output_file_untouched(project):
+    out = project / "docker-bake.hcl"
+    out.write_text("previous content\n")
+    edit(project, TOOLS, '"1.24.2"', '"nope"')
+    fails(project, "-o", str(out))
+    assert out.read_text() == "previous content\n"
+    assert [p.name for p in project.iterdir() if p.name.startswith(".docker-bake")] == []
