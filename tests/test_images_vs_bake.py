@@ -1,0 +1,134 @@
+"""The Dockerfiles against the bake file that builds them (BuildKit's own parser, `dockerfile`)."""
+
+import re
+from pathlib import Path
+
+import dockerfile
+import pytest
+
+from conftest import ROOT, run_bakegen, targets_of
+
+BUILTIN_ARGS = {"TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT", "BUILDPLATFORM",
+                "BUILDOS", "BUILDARCH", "BUILDVARIANT"}
+
+
+@pytest.fixture(scope="module")
+def per_build():
+    r = run_bakegen("meta", "--branch", "main", "--commit", "0" * 40, cwd=ROOT)
+    assert r.code == 0, r
+    return targets_of(r.stdout)
+
+
+TARGETS = targets_of(run_bakegen(cwd=ROOT).stdout)  # the default output
+
+
+def parse(target: dict):
+    path = ROOT / target["context"] / target["dockerfile"]
+    return path, dockerfile.parse_file(str(path))
+
+
+def arg_declarations(commands):
+    declared, defaulted = set(), set()
+    for c in commands:
+        if c.cmd.upper() == "ARG":
+            for item in c.value:
+                name, eq, _ = item.partition("=")
+                declared.add(name)
+                if eq:
+                    defaulted.add(name)
+    return declared, declared - defaulted
+
+
+def stages(commands):
+    """[(base, alias, [commands])] in order."""
+    out = []
+    for c in commands:
+        if c.cmd.upper() == "FROM":
+            words = [w for w in c.value if not w.startswith("--")]
+            alias = words[2] if len(words) >= 3 and words[1].upper() == "AS" else None
+            out.append((words[0], alias, []))
+        elif out:
+            out[-1][2].append(c)
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(TARGETS))
+def test_every_arg_bake_passes_is_declared(name, per_build):
+    path, commands = parse(TARGETS[name])
+    declared, _ = arg_declarations(commands)
+    passed = set(TARGETS[name].get("args", {})) | set(per_build[name].get("args", {}))
+    assert passed <= declared, f"{path}: bake passes {passed - declared} that no ARG declares"
+
+
+@pytest.mark.parametrize("name", sorted(TARGETS))
+def test_every_arg_without_default_is_passed(name, per_build):
+    path, commands = parse(TARGETS[name])
+    _, required = arg_declarations(commands)
+    passed = set(TARGETS[name].get("args", {})) | set(per_build[name].get("args", {}))
+    assert (required - BUILTIN_ARGS) <= passed, f"{path}: ARG {required - passed} is never set"
+
+
+@pytest.mark.parametrize("name", sorted(TARGETS))
+def test_every_contexts_key_is_a_from_in_the_dockerfile(name):
+    path, commands = parse(TARGETS[name])
+    froms = {base for base, _, _ in stages(commands)}
+    for key, value in TARGETS[name].get("contexts", {}).items():
+        assert key in froms, f"{path}: contexts key {key} matches no FROM ({froms})"
+        assert value.removeprefix("target:") in TARGETS, value
+
+
+@pytest.mark.parametrize("name", ["golang-runtime", "golang-runtime-static", "ci-demo-go"])
+def test_final_stage_runs_as_a_numeric_non_root_user(name):
+    path, commands = parse(TARGETS[name])
+    final = stages(commands)[-1]
+    users = [c.value[0] for c in final[2] if c.cmd.upper() == "USER"]
+    assert users, f"{path}: the final stage sets no USER"
+    uid, _, gid = users[-1].partition(":")
+    assert uid.isdigit() and int(uid) != 0 and (not gid or (gid.isdigit() and int(gid) != 0)), users[-1]
+    assert users[-1] == "65532:65532"
+
+
+def test_app_builds_from_the_runtime_its_bake_target_links(per_build):
+    """The app's final stage is FROM golang-runtime, which bake maps to the static runtime, and
+    the runtime's own final stage is FROM scratch: no shell reaches the app image."""
+    _, commands = parse(TARGETS["ci-demo-go"])
+    assert stages(commands)[-1][0] == "golang-runtime"
+    linked = TARGETS["ci-demo-go"]["contexts"]["golang-runtime"].removeprefix("target:")
+    _, runtime = parse(TARGETS[linked])
+    assert stages(runtime)[-1][0] == "scratch"
+
+
+def test_checksum_args_cover_every_platform_the_target_builds():
+    t = TARGETS["golang-tools"]
+    keys = {pair.split("=")[0] for pair in t["args"]["GOLANG_SHA256"].split()}
+    arch_file = {"linux/amd64": "linux-amd64", "linux/arm64": "linux-arm64"}
+    assert {arch_file[p] for p in t["platforms"]} <= keys
+    protoc = {pair.split("=")[0] for pair in t["args"]["PROTOC_SHA256"].split()}
+    assert protoc == {"linux-x86_64", "linux-aarch_64"}
+
+
+def test_no_unpinned_tool_in_args_or_dockerfiles():
+    for t in TARGETS.values():
+        for value in t.get("args", {}).values():
+            assert "@latest" not in value
+    for path in (ROOT / "bake").glob("*/Dockerfile"):
+        assert "@latest" not in path.read_text()
+
+
+def test_variants_and_versions_keep_the_contract(project):
+    """Two Go versions × two suites, static runtime on bookworm, registry cache: the same checks."""
+    tools = project / "bake/golang-tools/image.hcl"
+    tools.write_text(tools.read_text().replace('versions = ["1.24.2"]', 'versions = ["1.24.13", "1.25.14"]')
+                     .replace('variants = ["bullseye"]', 'variants = ["bookworm", "trixie"]'))
+    r = run_bakegen("--cache", cwd=project)
+    assert r.code == 0, r
+    targets = targets_of(r.stdout)
+    assert sorted(targets) == ["ci-demo-go", "golang-runtime", "golang-runtime-static",
+                               "golang-tools-1_24_13-debian12", "golang-tools-1_24_13-debian13",
+                               "golang-tools-1_25_14-debian12", "golang-tools-1_25_14-debian13"]
+    assert targets["ci-demo-go"]["contexts"]["golang-tools"] == "target:golang-tools-1_25_14-debian12"
+    for name, t in targets.items():
+        path = project / t["context"] / t["dockerfile"]
+        declared, required = arg_declarations(dockerfile.parse_file(str(path)))
+        assert set(t.get("args", {})) <= declared
+        assert t["cache-from"] and t["cache-to"][0].endswith(",mode=max")
