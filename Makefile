@@ -32,6 +32,7 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 generate: install
+	$(VENV)/bin/python -m bakegen.hclcache bake
 	$(BAKEGEN) -o $(BAKEFILE)
 
 check: install

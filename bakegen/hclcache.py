@@ -4,12 +4,13 @@ python-hcl2 costs ~0.2 s to import and builds its Lark parser cache next to its 
 that folder is read-only (a system or container site-packages) every process rebuilds the parser,
 3-4 s. So:
 
-- a parsed file is stored as JSON under a key made of its content, the python-hcl2 version and
-  this module's format version: first in ``bakegen/data/parsed/`` (shipped for the built-in
-  definitions), then in the user cache (``$BAKEGEN_CACHE_DIR``, else ``$XDG_CACHE_HOME/bakegen``,
-  else ``~/.cache/bakegen``). A changed file has a new key, so a stale entry is never read.
-- when python-hcl2 must run, its Lark grammar cache goes to the user cache folder whenever its own
-  package folder is not writable.
+- a parsed file is stored as JSON under a key made of its content and this module's format
+  version: first looked up in ``bakegen/data/parsed/`` (shipped for the built-in definitions,
+  written by ``python -m bakegen.hclcache bake``), then in the user cache (``$BAKEGEN_CACHE_DIR``,
+  else ``$XDG_CACHE_HOME/bakegen``, else ``~/.cache/bakegen``). A changed file has a new key, so a
+  stale entry is never read; the tests prove the shipped entries equal a fresh parse.
+- when python-hcl2 must run, its Lark grammar cache lives in the user cache folder, never in
+  site-packages: bakegen writes nothing there, so a read-only site-packages costs nothing.
 """
 
 from __future__ import annotations
@@ -18,15 +19,16 @@ import hashlib
 import json
 import os
 import tempfile
-from importlib import metadata
 from pathlib import Path
 
 from .errors import BakegenError
 
-FORMAT = "1"
+FORMAT = "1"  # bump when the stored form changes
 
 
 def _hcl2_version() -> str:
+    from importlib import metadata
+
     try:
         return metadata.version("python-hcl2")
     except metadata.PackageNotFoundError:  # pragma: no cover - a broken install
@@ -35,7 +37,7 @@ def _hcl2_version() -> str:
 
 def cache_key(text: str) -> str:
     h = hashlib.sha256()
-    h.update(f"bakegen-hcl/{FORMAT}/python-hcl2/{_hcl2_version()}\0".encode())
+    h.update(f"bakegen-hcl/{FORMAT}\0".encode())
     h.update(text.encode("utf-8"))
     return h.hexdigest()
 
@@ -99,14 +101,37 @@ def parse_uncached(text: str, shown: str) -> dict:
 
 
 def _redirect_grammar_cache(parser_module) -> None:
-    """python-hcl2 stores Lark's grammar cache as ``PARSER_FILE`` beside its package; where that
-    folder cannot be written, point it at bakegen's user cache so it is built once, not per run."""
-    current = Path(parser_module.PARSER_FILE)
-    if current.exists() or os.access(current.parent, os.W_OK):
-        return
+    """python-hcl2 reads ``PARSER_FILE`` (Lark's grammar cache, beside its package) each time it
+    builds its parser; point it at bakegen's user cache, per python-hcl2 version, so the grammar
+    is built once per machine even where site-packages is read-only."""
     folder = user_cache_dir() / "lark"
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:
-        return
-    parser_module.PARSER_FILE = folder / f"hcl2-{_hcl2_version()}.lark_cache.bin"
+        return  # python-hcl2 then uses its own place, as without bakegen
+    parser_module.PARSER_FILE = folder / f"python-hcl2-{_hcl2_version()}.lark_cache.bin"
+
+
+def ship(definitions: Path, dest: Path | None = None) -> list[Path]:
+    """Store the parsed form of every ``.hcl`` file under ``definitions`` in the shipped folder,
+    and remove entries no current file has. Run by ``make generate``."""
+    dest = dest or shipped_dir()
+    dest.mkdir(parents=True, exist_ok=True)
+    keep = set()
+    for path in sorted(Path(definitions).rglob("*.hcl")):
+        text = path.read_text(encoding="utf-8")
+        key = cache_key(text)
+        keep.add(f"{key}.json")
+        target = dest / f"{key}.json"
+        parsed = parse_uncached(text, str(path))
+        target.write_text(json.dumps(parsed, sort_keys=True, indent=1) + "\n", encoding="utf-8")
+    removed = [p for p in dest.glob("*.json") if p.name not in keep]
+    for p in removed:
+        p.unlink()
+    return removed
+
+
+if __name__ == "__main__":  # python -m bakegen.hclcache DEFINITIONS_DIR
+    import sys
+
+    ship(Path(sys.argv[1] if len(sys.argv) > 1 else "bake"))

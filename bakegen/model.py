@@ -16,7 +16,7 @@ class Where:
         return f"{self.file}:{self.line}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Project:
     """Settings for every image (``bake/bakegen.hcl``)."""
 
@@ -31,7 +31,7 @@ class Project:
     where: dict[str, Where] = field(default_factory=dict, compare=False, hash=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Image:
     """One ``image "NAME" { ... }`` block, validated. Which fields matter depends on ``kind``."""
 
@@ -86,7 +86,7 @@ class Image:
         return str(w) if w else self.folder
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Definitions:
     project: Project
     images: tuple[Image, ...]
@@ -114,7 +114,7 @@ class Tag:
         return f"{registry}/{self.path}:{self.tag}"
 
 
-@dataclass
+@dataclass(eq=False)
 class Target:
     name: str
     image: str
@@ -141,7 +141,7 @@ class Variable:
     description: str
 
 
-@dataclass
+@dataclass(eq=False)
 class BakeFile:
     variables: list[Variable]
     groups: dict[str, list[str]]

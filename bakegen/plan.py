@@ -13,11 +13,15 @@ import re
 from dataclasses import dataclass
 
 from . import tags as tagrules
+from typing import TYPE_CHECKING
+
 from .errors import BakegenError, did_you_mean
-from .gitmeta import GitMeta
 from .model import BakeFile, Definitions, Image, Tag, Target, Value, Variable
 from .platforms import ARCHES, suite as get_suite
 from .versions import ALIAS_KINDS, GoVersion, version_tags
+
+if TYPE_CHECKING:  # gitmeta runs git; the committed file never needs it
+    from .gitmeta import GitMeta
 
 # The names an app's Dockerfile uses in FROM; bake maps them to targets with `contexts`.
 TOOLCHAIN_CONTEXT = "golang-tools"
@@ -364,7 +368,7 @@ def _app(image: Image, defs: Definitions, by_image) -> Target:
 
 
 # ---------------------------------------------------------------- per build
-def plan_meta(defs: Definitions, bake: BakeFile, git: GitMeta) -> BakeFile:
+def plan_meta(defs: Definitions, bake: BakeFile, git: "GitMeta") -> BakeFile:
     """The per-build file: for every target the ``created`` and ``revision`` labels; for the app
     also its tags (branch-commit-time, release tags, ``latest``), version label and git args."""
     s = git.state

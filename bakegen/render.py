@@ -74,8 +74,12 @@ def templates_dir() -> Path:
 def _environment():
     import jinja2
 
+    from .hclcache import user_cache_dir
+
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir())),
+        # compiled templates are kept per user, checked against the template source's checksum
+        bytecode_cache=_bytecode_cache(jinja2, user_cache_dir() / "jinja"),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
@@ -85,6 +89,14 @@ def _environment():
     env.filters.update(hcl=hcl_string, hcl_key=hcl_key, hcl_ref=hcl_ref, hcl_list=hcl_list,
                        hcl_comment=hcl_escape)
     return env
+
+
+def _bytecode_cache(jinja2, folder: Path):
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None  # no cache: templates are compiled in every run, which is only slower
+    return jinja2.FileSystemBytecodeCache(str(folder))
 
 
 def _render(template: str, **context) -> str:

@@ -10,8 +10,6 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 
-import semver
-
 from .errors import BakegenError
 
 # go1.24.2, v1.24.2, 1.24.2, 1.24, 1.25rc1, go1.25beta2
@@ -61,7 +59,10 @@ class GoVersion:
         return f"{self.major}.{self.minor}"
 
     @cached_property
-    def semver(self) -> semver.Version:
+    def semver(self):
+        """As a ``semver.Version`` (imported on first use: most runs compare no versions)."""
+        import semver
+
         pre = f"{self.pre_kind}.{self.pre_num}" if self.pre_kind else None
         return semver.Version(self.major, self.minor, self.patch or 0, prerelease=pre)
 
