@@ -199,17 +199,23 @@ def cmd_generate(s: Session, output: Path | None, check_file: Path | None) -> in
     command = s.command(str(target) if target else ("docker-bake.json" if s.get("format") == "json" else "docker-bake.hcl"))
     bake = s.bake()
     text = render.render_json(bake) if s.get("format") == "json" else render.render_hcl(bake, command)
+    from .output import check, read_existing, recorded_command
+
     if check_file is None:
+        if output is not None and check(output, text) is None:
+            # Same content: leave the file (and the command its header names) as it is.
+            click.echo(f"bakegen: {output} is up to date", err=True)
+            return 0
         _emit(text, output)
         return 0
-    from .output import check
-
     diff = check(check_file, text)
     if diff is None:
         click.echo(f"bakegen: {check_file} is up to date", err=True)
         return 0
     click.echo(diff, nl=False)
-    click.echo(f"bakegen: {check_file} is stale; regenerate it with: {command}", err=True)
+    existing = read_existing(check_file)
+    how = (recorded_command(existing) if existing and not os.environ.get("BAKEGEN_COMMAND") else None) or command
+    click.echo(f"bakegen: {check_file} is stale; regenerate it with: {how}", err=True)
     return 1
 
 

@@ -154,11 +154,15 @@ def load(folder: Path, shown_as: str, cwd: Path | None = None) -> Definitions:
     project_path = folder / PROJECT_FILE
     if not project_path.is_file():
         raise BakegenError(f"no {PROJECT_FILE} in definitions folder {folder}")
-    project = _project(project_path, f"{shown_as}/{PROJECT_FILE}")
+    paths = [(project_path, f"{shown_as}/{PROJECT_FILE}")] + [
+        (p, f"{shown_as}/{p.parent.name}/{IMAGE_FILE}") for p in sorted(folder.glob(f"*/{IMAGE_FILE}"))]
+    texts = [_read(path, shown) for path, shown in paths]
+    parsed = hclcache.parse_all(list(zip(texts, (shown for _, shown in paths))))
+    project = _project(texts[0], parsed[0], paths[0][1])
     images = []
-    for image_file in sorted(folder.glob(f"*/{IMAGE_FILE}")):
-        sub = image_file.parent.name
-        images.extend(_images(image_file, f"{shown_as}/{sub}", project, cwd or Path.cwd()))
+    for (path, shown), text, raw in zip(paths[1:], texts[1:], parsed[1:]):
+        folder_shown = shown.removesuffix(f"/{IMAGE_FILE}")
+        images.extend(_images(path, text, raw, folder_shown, project, cwd or Path.cwd()))
     if not images:
         raise BakegenError(f"no */{IMAGE_FILE} definitions in {folder}")
     names = [i.name for i in images]
@@ -169,12 +173,11 @@ def load(folder: Path, shown_as: str, cwd: Path | None = None) -> Definitions:
     return Definitions(project, tuple(images), go, protoc)
 
 
-def _read(path: Path, shown: str) -> tuple[str, dict]:
+def _read(path: Path, shown: str) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise BakegenError(f"cannot read: {e}", shown) from None
-    return text, hclcache.parse(text, shown)
 
 
 def _lines(text: str):
@@ -240,8 +243,7 @@ def _apply(schema, raw: dict, lines, shown, block_line, what: str) -> tuple[dict
     return values, where
 
 
-def _project(path: Path, shown: str) -> Project:
-    text, raw = _read(path, shown)
+def _project(text: str, raw: dict, shown: str) -> Project:
     lines = _lines(text)
     if "image" in raw:
         raise BakegenError(f"image blocks belong in <image>/{IMAGE_FILE}, not in {PROJECT_FILE}", shown)
@@ -269,9 +271,8 @@ def _network(value, where) -> str:
     return value
 
 
-def _images(path: Path, folder: str, project: Project, cwd: Path) -> list[Image]:
+def _images(path: Path, text: str, raw: dict, folder: str, project: Project, cwd: Path) -> list[Image]:
     shown = f"{folder}/{IMAGE_FILE}"
-    text, raw = _read(path, shown)
     lines = _lines(text)
     unknown = [k for k in raw if k != "image"]
     if unknown:

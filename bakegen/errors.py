@@ -11,7 +11,7 @@ class BakegenError(Exception):
     """
 
     def __init__(self, message: str, where: str | None = None) -> None:
-        super().__init__(message)
+        super().__init__(message, where)  # both in args, so the error survives pickling
         self.message = message
         self.where = where
 

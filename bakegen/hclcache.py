@@ -5,10 +5,11 @@ that folder is read-only (a system or container site-packages) every process reb
 3-4 s. So:
 
 - a parsed file is stored as JSON under a key made of its content and this module's format
-  version: first looked up in ``bakegen/data/parsed/`` (shipped for the built-in definitions,
-  written by ``python -m bakegen.hclcache bake``), then in the user cache (``$BAKEGEN_CACHE_DIR``,
-  else ``$XDG_CACHE_HOME/bakegen``, else ``~/.cache/bakegen``). A changed file has a new key, so a
-  stale entry is never read; the tests prove the shipped entries equal a fresh parse.
+  version: first looked up in ``bakegen/data/parsed.json`` (shipped for the built-in definitions,
+  written by ``python -m bakegen.hclcache bake``), then in the user cache (one JSON file in
+  ``$BAKEGEN_CACHE_DIR``, else ``$XDG_CACHE_HOME/bakegen``, else ``~/.cache/bakegen``). A changed
+  file has a new key, so a stale entry is never read; the tests prove the shipped entries equal a
+  fresh parse. Hundreds of new files are parsed on all cores.
 - when python-hcl2 must run, its Lark grammar cache lives in the user cache folder, never in
   site-packages: bakegen writes nothing there, so a read-only site-packages costs nothing.
 """
@@ -50,34 +51,88 @@ def user_cache_dir() -> Path:
     return Path(base) / "bakegen"
 
 
-def shipped_dir() -> Path:
-    return Path(__file__).resolve().parent / "data" / "parsed"
+MAX_ENTRIES = 20_000  # the user cache forgets its oldest entries past this
+
+
+def shipped_file() -> Path:
+    return Path(__file__).resolve().parent / "data" / "parsed.json"
+
+
+def user_file() -> Path:
+    return user_cache_dir() / f"parsed-{FORMAT}.json"
+
+
+def _load(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data.get("entries", {}) if isinstance(data, dict) and data.get("format") == FORMAT else {}
+
+
+def _save(path: Path, entries: dict) -> None:
+    """Write atomically; a cache that cannot be written is only slower, never an error."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump({"format": FORMAT, "entries": entries}, f, sort_keys=True, separators=(",", ":"))
+        os.replace(tmp, path)
+    except OSError:
+        pass
+
+
+def parse_all(files: list[tuple[str, str]]) -> list[dict]:
+    """The parsed form (python-hcl2's, strings unquoted) of each ``(text, shown)``, where
+    ``shown`` names the file in errors. Only texts no cache knows are parsed, and the user cache
+    is written once, with what was new."""
+    keys = [cache_key(text) for text, _ in files]
+    shipped = _load(shipped_file())
+    user = _load(user_file()) if not all(k in shipped for k in keys) else {}
+    missing = {k: f for k, f in zip(keys, files) if k not in shipped and k not in user}
+    new = dict(zip(missing, _parse_many(list(missing.values())))) if missing else {}
+    if new:
+        merged = {**user, **new}
+        if len(merged) > MAX_ENTRIES:
+            merged = dict(list(merged.items())[-MAX_ENTRIES:])
+        _save(user_file(), merged)
+    return [shipped[k] if k in shipped else user[k] if k in user else new[k] for k in keys]
 
 
 def parse(text: str, shown: str) -> dict:
-    """The parsed form of ``text`` (python-hcl2's, strings unquoted); ``shown`` names the file
-    in errors."""
-    key = cache_key(text)
-    for folder in (shipped_dir(), user_cache_dir() / "hcl"):
-        try:
-            return json.loads((folder / f"{key}.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-    parsed = parse_uncached(text, shown)
-    store(user_cache_dir() / "hcl", key, parsed)
-    return parsed
+    return parse_all([(text, shown)])[0]
 
 
-def store(folder: Path, key: str, parsed: dict) -> None:
-    """Write atomically; a cache that cannot be written is only slower, never an error."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(parsed, f, sort_keys=True)
-        os.replace(tmp, folder / f"{key}.json")
-    except OSError:
-        pass
+def _parse_many(files: list[tuple[str, str]]) -> list[dict]:
+    """Parse in this process; many files are split across the cores (python-hcl2 is ~2 ms a file)."""
+    workers = min(os.cpu_count() or 1, len(files) // PARALLEL_FROM)
+    if workers < 2:
+        return [parse_uncached(text, shown) for text, shown in files]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    _warm_parser()  # built once here, inherited by the forked workers
+    chunks = [files[i::workers] for i in range(workers)]
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        results = list(pool.map(_parse_chunk, chunks))
+    out: list[dict] = [{}] * len(files)
+    for i, chunk in enumerate(results):
+        out[i::workers] = chunk
+    return out
+
+
+PARALLEL_FROM = 100  # files per worker before another process pays for itself
+
+
+def _parse_chunk(files: list[tuple[str, str]]) -> list[dict]:
+    return [parse_uncached(text, shown) for text, shown in files]
+
+
+def _warm_parser() -> None:
+    import hcl2.parser
+
+    _redirect_grammar_cache(hcl2.parser)
+    hcl2.parser.parser()
 
 
 def parse_uncached(text: str, shown: str) -> dict:
@@ -112,23 +167,15 @@ def _redirect_grammar_cache(parser_module) -> None:
     parser_module.PARSER_FILE = folder / f"python-hcl2-{_hcl2_version()}.lark_cache.bin"
 
 
-def ship(definitions: Path, dest: Path | None = None) -> list[Path]:
-    """Store the parsed form of every ``.hcl`` file under ``definitions`` in the shipped folder,
-    and remove entries no current file has. Run by ``make generate``."""
-    dest = dest or shipped_dir()
-    dest.mkdir(parents=True, exist_ok=True)
-    keep = set()
+def ship(definitions: Path, dest: Path | None = None) -> None:
+    """Store the parsed form of every ``.hcl`` file under ``definitions`` as the shipped cache
+    (``bakegen/data/parsed.json``), nothing else. Run by ``make generate``."""
+    entries = {}
     for path in sorted(Path(definitions).rglob("*.hcl")):
         text = path.read_text(encoding="utf-8")
-        key = cache_key(text)
-        keep.add(f"{key}.json")
-        target = dest / f"{key}.json"
-        parsed = parse_uncached(text, str(path))
-        target.write_text(json.dumps(parsed, sort_keys=True, indent=1) + "\n", encoding="utf-8")
-    removed = [p for p in dest.glob("*.json") if p.name not in keep]
-    for p in removed:
-        p.unlink()
-    return removed
+        entries[cache_key(text)] = parse_uncached(text, str(path))
+    (dest or shipped_file()).write_text(
+        json.dumps({"format": FORMAT, "entries": entries}, sort_keys=True, indent=1) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":  # python -m bakegen.hclcache DEFINITIONS_DIR

@@ -47,17 +47,34 @@ def _comparable(text: str) -> list[str]:
     return [line for line in text.splitlines(keepends=True) if not line.startswith(REGENERATE)]
 
 
-def check(path: Path, expected: str) -> str | None:
-    """None when ``path`` holds ``expected``; else a unified diff from the file to ``expected``."""
-    path = Path(path)
+def recorded_command(text: str) -> str | None:
+    """The command a generated file's header names, if it has one."""
+    for line in text.splitlines()[:5]:
+        if line.startswith(REGENERATE):
+            return line[len(REGENERATE):]
+    return None
+
+
+def read_existing(path: Path) -> str | None:
     try:
-        actual = path.read_text(encoding="utf-8")
+        return Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        actual = ""
+        return None
     except (OSError, UnicodeDecodeError) as e:
         raise BakegenError(f"cannot read {path}: {e}") from None
+
+
+def check(path: Path, expected: str) -> str | None:
+    """None when ``path`` holds ``expected``; else a unified diff from the file to ``expected``
+    (in which the file keeps its own "Regenerate with" line, the one line not compared)."""
+    path = Path(path)
+    actual = read_existing(path) or ""
     if _comparable(actual) == _comparable(expected):
         return None
+    command = recorded_command(actual)
+    if command is not None:
+        expected = "".join(REGENERATE + command + "\n" if line.startswith(REGENERATE) else line
+                           for line in expected.splitlines(keepends=True))
     diff = difflib.unified_diff(
         actual.splitlines(keepends=True), expected.splitlines(keepends=True),
         fromfile=f"{path} (committed)", tofile=f"{path} (bakegen)",

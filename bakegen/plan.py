@@ -390,6 +390,9 @@ def plan_meta(defs: Definitions, bake: BakeFile, git: "GitMeta") -> BakeFile:
             release = tagrules.release_tags(s.version_tag) if s.version_tag and not s.dirty else []
             version = (release or aliases)[0].tag
             mt.labels[OCI + "version"] = Value(version, "the release tag at HEAD" if release else "the build's main tag")
+            # The description may name the env, which `meta --env` can change for this build.
+            description = image.description.replace("{app}", image.name).replace("{env}", image.env)
+            mt.labels[OCI + "description"] = Value(description, f"description ({image.at('description')}) for env {image.env!r}")
             values = {
                 "APP_ENV": Value(image.env, "env"),
                 "GIT_BRANCH": Value(s.branch, f"branch from {git.sources['branch']}"),

@@ -127,3 +127,24 @@ def test_no_output_file_written_on_error(tmp_path):
     out = tmp_path / "x.hcl"
     r = run_bakegen("--go-version", "9.9.9", "-o", str(out))
     assert r.code == 2 and not out.exists() and os.listdir(tmp_path) == []
+
+
+def test_output_of_same_content_leaves_the_file_and_its_header_alone(tmp_path):
+    """The pre-commit `bakegen` hook runs `bakegen -o`: an up-to-date file, written by
+    `make generate`, must stay byte for byte (header and mtime included)."""
+    out = tmp_path / "docker-bake.hcl"
+    assert run_bakegen("-o", str(out), env={"BAKEGEN_COMMAND": "make generate"}).code == 0
+    before = out.read_bytes()
+    os.utime(out, (1, 1))
+    r = run_bakegen("-o", str(out))
+    assert r.code == 0 and "up to date" in r.stderr
+    assert out.read_bytes() == before and out.stat().st_mtime == 1
+
+
+def test_stale_message_names_the_files_own_regenerate_command(tmp_path):
+    out = tmp_path / "docker-bake.hcl"
+    run_bakegen("-o", str(out), env={"BAKEGEN_COMMAND": "make generate"})
+    out.write_text(out.read_text().replace("debian11", "debian10"))
+    r = run_bakegen("--check", str(out))
+    assert r.code == 1 and "regenerate it with: make generate" in r.stderr
+    assert "Regenerate with" not in r.stdout  # the one line not compared is not in the diff

@@ -158,3 +158,10 @@ def test_a_new_commit_leaves_the_committed_file_unchanged(repo, tmp_path):
     assert first.code == second.code == 0
     assert first.stdout == second.stdout
     assert run_bakegen("--check", "docker-bake.hcl", cwd=repo.path).code == 0
+
+
+def test_meta_describes_the_app_for_the_build_env(repo):
+    repo.commit()
+    r = run_bakegen("meta", "--env", "prd", "--definitions", str(ROOT / "bake"), cwd=repo.path)
+    labels = targets_of(r.stdout)["ci-demo-go"]["labels"]
+    assert labels["org.opencontainers.image.description"] == "ci-demo-go sample Go service (prd)"

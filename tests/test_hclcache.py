@@ -9,17 +9,16 @@ from conftest import ROOT, run_bakegen
 
 
 def test_shipped_parsed_forms_equal_a_fresh_parse_of_every_definition():
-    files = sorted((ROOT / "bake").rglob("*.hcl"))
-    shipped = hclcache.shipped_dir()
+    shipped = json.loads(hclcache.shipped_file().read_text())
+    assert shipped["format"] == hclcache.FORMAT
     keys = set()
-    for path in files:
+    for path in sorted((ROOT / "bake").rglob("*.hcl")):
         text = path.read_text()
         key = hclcache.cache_key(text)
-        keys.add(f"{key}.json")
-        entry = shipped / f"{key}.json"
-        assert entry.is_file(), f"{path} has no shipped parse: run `make generate`"
-        assert json.loads(entry.read_text()) == hclcache.parse_uncached(text, str(path)), path
-    assert {p.name for p in shipped.glob("*.json")} == keys, "stale shipped entries: run `make generate`"
+        keys.add(key)
+        assert key in shipped["entries"], f"{path} has no shipped parse: run `make generate`"
+        assert shipped["entries"][key] == hclcache.parse_uncached(text, str(path)), path
+    assert set(shipped["entries"]) == keys, "stale shipped entries: run `make generate`"
 
 
 def test_a_changed_file_gets_a_new_key():
@@ -30,10 +29,33 @@ def test_user_cache_is_written_once_and_read_back(tmp_path, monkeypatch):
     monkeypatch.setenv("BAKEGEN_CACHE_DIR", str(tmp_path / "c"))
     text = 'registry = "r.example.com"\n'
     assert hclcache.parse(text, "x.hcl") == {"registry": "r.example.com"}
-    entry = tmp_path / "c" / "hcl" / f"{hclcache.cache_key(text)}.json"
-    assert json.loads(entry.read_text()) == {"registry": "r.example.com"}
-    entry.write_text(json.dumps({"registry": "from-cache"}))  # proves the second read is the cache
+    store = tmp_path / "c" / f"parsed-{hclcache.FORMAT}.json"
+    key = hclcache.cache_key(text)
+    data = json.loads(store.read_text())
+    assert data["entries"] == {key: {"registry": "r.example.com"}}
+    data["entries"][key] = {"registry": "from-cache"}  # proves the second read is the cache
+    store.write_text(json.dumps(data))
     assert hclcache.parse(text, "x.hcl") == {"registry": "from-cache"}
+
+
+def test_many_new_files_are_parsed_in_parallel_in_order(tmp_path, monkeypatch):
+    monkeypatch.setenv("BAKEGEN_CACHE_DIR", str(tmp_path / "c"))
+    monkeypatch.setattr(hclcache, "PARALLEL_FROM", 5)
+    files = [(f'n = {i}\nname = "f{i}"\n', f"f{i}.hcl") for i in range(23)]
+    assert hclcache.parse_all(files) == [{"n": i, "name": f"f{i}"} for i in range(23)]
+
+
+def test_a_syntax_error_in_a_worker_names_its_file(tmp_path, monkeypatch):
+    import pytest
+
+    from bakegen.errors import BakegenError
+
+    monkeypatch.setenv("BAKEGEN_CACHE_DIR", str(tmp_path / "c"))
+    monkeypatch.setattr(hclcache, "PARALLEL_FROM", 5)
+    files = [(f"n = {i}\n", f"f{i}.hcl") for i in range(12)] + [("n = [\n", "bad.hcl")]
+    with pytest.raises(BakegenError) as e:
+        hclcache.parse_all(files)
+    assert e.value.where.startswith("bad.hcl")
 
 
 def test_grammar_cache_goes_to_the_user_cache(tmp_path, project):
@@ -41,7 +63,8 @@ def test_grammar_cache_goes_to_the_user_cache(tmp_path, project):
     r = run_bakegen(cwd=project, env={"BAKEGEN_CACHE_DIR": str(tmp_path / "c")})
     assert r.code == 0, r
     assert list((tmp_path / "c" / "lark").glob("python-hcl2-*.lark_cache.bin"))
-    assert len(list((tmp_path / "c" / "hcl").glob("*.json"))) == 1  # only the changed file was parsed
+    store = json.loads((tmp_path / "c" / f"parsed-{hclcache.FORMAT}.json").read_text())
+    assert len(store["entries"]) == 1  # only the changed file was parsed
 
 
 def test_unwritable_cache_is_only_slower(tmp_path, project):

@@ -1,0 +1,615 @@
+"""The recipes that run bakegen elsewhere: the pre-commit hooks (.pre-commit-hooks.yaml) and the CI
+examples (examples/ci/). Their structure is checked against the documented schemas, and every
+bakegen command line in them is parsed with bakegen's own click commands: a misspelt command or
+option, a missing file or a `make` target that does not exist fails here, not in someone's CI.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+import yaml
+
+from bakegen.cli import cli
+from conftest import ROOT, body
+
+PRE_COMMIT = ROOT / ".pre-commit-hooks.yaml"
+GITHUB = ROOT / "examples" / "ci" / "github-actions.yml"
+GITLAB = ROOT / "examples" / "ci" / "gitlab-ci.yml"
+RECIPES = (PRE_COMMIT, GITHUB, GITLAB)
+
+COMMITTED = "docker-bake.hcl"
+META = "meta.hcl"
+
+# pre-commit's manifest schema (pre_commit/clientlib.py, MANIFEST_HOOK_DICT).
+MANIFEST_REQUIRED = {"id", "name", "entry", "language"}
+MANIFEST_KEYS = MANIFEST_REQUIRED | {
+    "alias", "files", "exclude", "types", "types_or", "exclude_types", "additional_dependencies",
+    "args", "always_run", "fail_fast", "pass_filenames", "description", "language_version",
+    "log_file", "minimum_pre_commit_version", "require_serial", "stages", "verbose",
+}
+
+# docker/bake-action v6 inputs (action.yml of v6.9.0).
+BAKE_ACTION_V6_INPUTS = {
+    "builder", "workdir", "source", "allow", "call", "files", "no-cache", "pull", "load",
+    "provenance", "push", "sbom", "set", "targets", "github-token",
+}
+GITHUB_DEFAULT_BRANCH_PUSH = (
+    "github.event_name == 'push' && "
+    "github.ref == format('refs/heads/{0}', github.event.repository.default_branch)"
+)
+
+# GitLab's CI/CD YAML reference: global keywords and job keywords.
+GITLAB_GLOBAL = {"default", "include", "stages", "variables", "workflow", "spec",
+                 "image", "services", "cache", "before_script", "after_script"}
+GITLAB_JOB_KEYWORDS = {
+    "after_script", "allow_failure", "artifacts", "before_script", "cache", "coverage",
+    "dast_configuration", "dependencies", "environment", "extends", "hooks", "identity",
+    "id_tokens", "image", "inherit", "interruptible", "manual_confirmation", "needs", "pages",
+    "parallel", "release", "resource_group", "retry", "rules", "run", "script", "secrets",
+    "services", "stage", "tags", "timeout", "trigger", "variables", "when",
+}
+GITLAB_DEFAULT_BRANCH = "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"
+
+# Options whose value changes the committed file (cli.OUTPUT_OPTIONS): a CI job that exports one
+# of these as BAKEGEN_* makes `bakegen --check` compare the committed file with a different one.
+OUTPUT_ENVVARS = {p.envvar for p in cli.params
+                  if isinstance(p, click.Option) and p.envvar and p.name in
+                  ("registry", "go_version", "app", "env", "cache", "definitions")}
+
+
+def load(path: Path):
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def norm(expr: str) -> str:
+    """A GitHub expression without ${{ }} and with single spaces."""
+    expr = str(expr).strip()
+    if expr.startswith("${{") and expr.endswith("}}"):
+        expr = expr[3:-2]
+    return " ".join(expr.split())
+
+
+# --- shell command lines ---------------------------------------------------------------------
+
+def shell_lines(script: str) -> list[str]:
+    """The command lines of a shell snippet: continuation lines joined, blank lines dropped."""
+    return [l for l in script.replace("\\\n", " ").splitlines() if l.strip()]
+
+
+def words(line: str) -> list[str]:
+    lex = shlex.shlex(line, posix=True, punctuation_chars=True)
+    lex.whitespace_split = True
+    lex.commenters = "#"
+    return list(lex)
+
+
+def is_operator(word: str) -> bool:
+    return bool(word) and set(word) <= set("();<>|&")
+
+
+def commands(line: str) -> list[list[str]]:
+    """Simple commands of a line (split at ; && || | and parentheses), leading VAR=value
+    assignments dropped; a redirection ends the command's arguments."""
+    out, current, redirected = [], [], False
+    for w in words(line):
+        if is_operator(w):
+            if set(w) <= set("<>"):
+                redirected = True
+                continue
+            if current:
+                out.append(current)
+            current, redirected = [], False
+        elif not redirected:
+            if not current and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", w):
+                continue
+            current.append(w)
+    if current:
+        out.append(current)
+    return out
+
+
+def bakegen_args(line: str) -> list[list[str]]:
+    """The arguments of each bakegen invocation on a command line (bakegen, path/to/bakegen,
+    python -m bakegen)."""
+    found = []
+    for cmd in commands(line):
+        if Path(cmd[0]).name == "bakegen":
+            found.append(cmd[1:])
+        elif Path(cmd[0]).name.startswith("python") and cmd[1:3] == ["-m", "bakegen"]:
+            found.append(cmd[3:])
+    return found
+
+
+def option_names(cmd: click.Command) -> dict[str, click.Parameter]:
+    return {o: p for p in cmd.params if isinstance(p, click.Option) for o in p.opts + p.secondary_opts}
+
+
+def takes_value(p: click.Parameter) -> bool:
+    return isinstance(p, click.Option) and not p.is_flag and not p.count
+
+
+def check_invocation(args: list[str]) -> tuple[list[str], dict]:
+    """Problems with one bakegen invocation, and what it reads and writes:
+    {"command": None | name, "check": file, "output": file}."""
+    problems: list[str] = []
+    info: dict = {"command": None, "check": None, "output": None}
+    command: click.Command = cli
+    opts = option_names(cli)
+    parsed: dict[click.Command, list[str]] = {cli: []}
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a.startswith("-") and a != "-":
+            name, eq, value = a.partition("=")
+            p = opts.get(name)
+            if p is None:
+                where = f"bakegen {info['command']}" if info["command"] else "bakegen"
+                problems.append(f"{where} has no option {name}; it has: {', '.join(sorted(opts))}")
+                i += 1
+                continue
+            parsed[command].append(a)
+            if takes_value(p) and not eq:
+                if i + 1 >= len(args):
+                    problems.append(f"{name} needs a value")
+                    break
+                value = args[i + 1]
+                parsed[command].append(value)
+                i += 1
+            if p.name == "check_file":
+                info["check"] = value
+            elif p.name == "output":
+                info["output"] = value
+        elif command is cli and a in cli.commands:
+            command = cli.commands[a]
+            info["command"] = a
+            opts = option_names(command)
+            parsed[command] = []
+        elif command is cli:
+            problems.append(f'bakegen has no command "{a}"; its commands: {", ".join(sorted(cli.commands))}')
+        else:
+            parsed[command].append(a)
+        i += 1
+    if problems:
+        return problems, info
+    # The same arguments through click's own parser: values of choices, missing arguments...
+    try:
+        ctx = cli.make_context("bakegen", list(parsed[cli]))
+        if command is not cli:
+            command.make_context(info["command"], list(parsed[command]), parent=ctx)
+    except click.ClickException as e:
+        problems.append(f"click rejects {shlex.join(['bakegen', *args])}: {e.format_message()}")
+    fmt = next((v for a, v in zip(parsed[command], parsed[command][1:] + [""]) if a == "--format"), None)
+    fmt = fmt or next((a.split("=", 1)[1] for a in parsed[command] if a.startswith("--format=")), None)
+    target = info["output"] or info["check"]
+    if target and fmt in ("hcl", "json") and Path(target).suffix != "." + fmt:
+        problems.append(f"--format {fmt} writes {target}: bake reads a file by its extension")
+    if info["command"] is None and info["check"] and info["output"]:
+        problems.append("-o and --check exclude each other")
+    # The committed file it checks or writes must be the repository's.
+    for key in ("check",) + (("output",) if info["command"] is None else ()):
+        if info[key] and not (ROOT / info[key]).is_file():
+            problems.append(f"{info[key]} does not exist in the repository")
+    return problems, info
+
+
+# --- what the recipes run --------------------------------------------------------------------
+
+def pre_commit_hooks() -> list[dict]:
+    return load(PRE_COMMIT)
+
+
+def github_workflow() -> dict:
+    return load(GITHUB)
+
+
+def github_on(wf: dict):
+    # YAML 1.1 (PyYAML) reads the key `on` as the boolean true.
+    return wf.get("on", wf.get(True))
+
+
+def github_steps(wf: dict) -> list[tuple[str, dict]]:
+    return [(job_id, step) for job_id, job in wf["jobs"].items() for step in job.get("steps", [])]
+
+
+def gitlab_config() -> dict:
+    return load(GITLAB)
+
+
+def deep_merge(base: dict, over: dict) -> dict:
+    """GitLab's `extends`: hashes merge deeply, everything else is replaced."""
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def gitlab_resolve(config: dict, name: str, seen=()) -> dict:
+    job = config[name]
+    assert name not in seen, f"extends loop at {name}"
+    parents = job.get("extends", [])
+    parents = [parents] if isinstance(parents, str) else parents
+    merged: dict = {}
+    for parent in parents:
+        assert parent in config, f"{name} extends {parent}, which is not defined"
+        merged = deep_merge(merged, gitlab_resolve(config, parent, seen + (name,)))
+    return deep_merge(merged, {k: v for k, v in job.items() if k != "extends"})
+
+
+def gitlab_jobs() -> dict[str, dict]:
+    config = gitlab_config()
+    return {name: gitlab_resolve(config, name) for name in config
+            if name not in GITLAB_GLOBAL and not name.startswith(".")}
+
+
+def gitlab_lines(job: dict) -> list[str]:
+    return [l for item in job.get("before_script", []) + job.get("script", []) for l in shell_lines(item)]
+
+
+def recipe_lines() -> list[tuple[str, str]]:
+    """(where, command line) for every command the recipes run."""
+    out = [(f"{PRE_COMMIT.name} hook {h['id']}", h["entry"]) for h in pre_commit_hooks()]
+    for job_id, step in github_steps(github_workflow()):
+        for line in shell_lines(step.get("run", "")):
+            out.append((f"{GITHUB.name} {job_id}: {step.get('name', '')}", line))
+    for name, job in gitlab_jobs().items():
+        out += [(f"{GITLAB.name} {name}", line) for line in gitlab_lines(job)]
+    return out
+
+
+# --- every bakegen command line is valid -----------------------------------------------------
+
+def test_recipes_parse_and_run_bakegen():
+    for path in RECIPES:
+        assert load(path), f"{path} is empty"
+    invocations = [(where, args) for where, line in recipe_lines() for args in bakegen_args(line)]
+    per_file = {p.name: sum(where.startswith(p.name) for where, _ in invocations) for p in RECIPES}
+    # The extractor must find them, or the next test would check nothing.
+    assert per_file[PRE_COMMIT.name] == 2 and per_file[GITHUB.name] >= 2 and per_file[GITLAB.name] >= 2, per_file
+
+
+@pytest.mark.parametrize("where,line", [(w, l) for w, l in recipe_lines() if bakegen_args(l)],
+                         ids=lambda v: v if len(v) < 60 else v[:57] + "...")
+def test_every_bakegen_command_line_is_valid(where, line):
+    for args in bakegen_args(line):
+        problems, _ = check_invocation(args)
+        assert not problems, f"{where}: {line}\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("line,expected", [
+    ("bakegen --check docker-bake.hcl", None),
+    ("bakegen meta --env prd -o meta.hcl", None),
+    ("X=1 /opt/venv/bin/bakegen --registry=r.io -o docker-bake.hcl", None),
+    ("bakegen --chek docker-bake.hcl", "has no option --chek"),
+    ("bakegen meta --enviroment prd -o meta.hcl", "has no option --enviroment"),
+    ("bakegen metaa -o meta.hcl", 'no command "metaa"'),
+    ("bakegen meta --check docker-bake.hcl", "bakegen meta has no option --check"),
+    ("bakegen --check missing.hcl", "missing.hcl does not exist"),
+    ("bakegen --format yaml -o docker-bake.hcl", "click rejects"),
+    ("bakegen -o docker-bake.hcl --check docker-bake.hcl", "exclude each other"),
+    ("bakegen meta -o", "needs a value"),
+    ("bakegen meta --format json -o meta.hcl", "bake reads a file by its extension"),
+    ("bakegen --format=json -o docker-bake.hcl", "bake reads a file by its extension"),
+])
+def test_the_command_line_check_can_fail(line, expected):
+    (args,) = bakegen_args(line)
+    problems, _ = check_invocation(args)
+    if expected is None:
+        assert problems == []
+    else:
+        assert any(expected in p for p in problems), problems
+
+
+def test_shell_variables_in_bakegen_lines_are_defined():
+    """`--env "$APP_ENV"` needs APP_ENV from the workflow or job, not from thin air."""
+    wf = github_workflow()
+    for job_id, job in wf["jobs"].items():
+        scope = set(wf.get("env", {})) | set(job.get("env", {}))
+        for step in job["steps"]:
+            for line in shell_lines(step.get("run", "")):
+                if bakegen_args(line):
+                    for var in re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", line):
+                        assert var in scope | set(step.get("env", {})) or var.startswith(("GITHUB_", "RUNNER_")), \
+                            f"{GITHUB.name} {job_id}: ${var} is not set: {line}"
+    config = gitlab_config()
+    for name, job in gitlab_jobs().items():
+        scope = set(config.get("variables", {})) | set(job.get("variables", {}))
+        for line in gitlab_lines(job):
+            if bakegen_args(line):
+                for var in re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", line):
+                    assert var in scope or var.startswith("CI_"), f"{GITLAB.name} {name}: ${var} is not set: {line}"
+
+
+def test_no_output_changing_bakegen_variable_reaches_the_check():
+    """BAKEGEN_ENV=prd in a job's environment would make `bakegen --check` fail on the default
+    branch: the committed file is generated without it."""
+    bakegen_envvars = {p.envvar for c in [cli, *cli.commands.values()] for p in c.params if getattr(p, "envvar", None)}
+    source_names = set(re.findall(r"BAKEGEN_[A-Z_]+", "".join(
+        p.read_text(encoding="utf-8") for p in (ROOT / "bakegen").glob("*.py"))))
+    for path in RECIPES:
+        for name in set(re.findall(r"BAKEGEN_[A-Z_]+", path.read_text(encoding="utf-8"))):
+            assert name in bakegen_envvars | source_names, f"{path.name} names {name}, which bakegen does not read"
+    wf = github_workflow()
+    for job_id, job in wf["jobs"].items():
+        for step in job["steps"]:
+            if any(check_invocation(a)[1]["check"] for l in shell_lines(step.get("run", "")) for a in bakegen_args(l)):
+                env = {**wf.get("env", {}), **job.get("env", {}), **step.get("env", {})}
+                assert not OUTPUT_ENVVARS & set(env), f"{GITHUB.name} {job_id}: {OUTPUT_ENVVARS & set(env)}"
+    config = gitlab_config()
+    for name, job in gitlab_jobs().items():
+        variables = set(config.get("variables", {})) | set(job.get("variables", {}))
+        for rule in job.get("rules", []):
+            variables |= set(rule.get("variables", {}))
+        assert not OUTPUT_ENVVARS & variables, f"{GITLAB.name} {name}: {OUTPUT_ENVVARS & variables}"
+
+
+# --- pre-commit ------------------------------------------------------------------------------
+
+def test_pre_commit_manifest_follows_the_schema():
+    hooks = pre_commit_hooks()
+    assert isinstance(hooks, list) and hooks
+    ids = [h["id"] for h in hooks]
+    assert len(ids) == len(set(ids))
+    assert {"bakegen-check", "bakegen"} <= set(ids)
+    for h in hooks:
+        assert isinstance(h, dict)
+        assert MANIFEST_REQUIRED <= set(h), h
+        assert set(h) <= MANIFEST_KEYS, f"unknown keys {set(h) - MANIFEST_KEYS}"
+        assert all(isinstance(h[k], str) and h[k] for k in MANIFEST_REQUIRED)
+        assert h["language"] == "python"  # pre-commit pip-installs this repository: bakegen is on PATH
+        assert shlex.split(h["entry"])[0] == "bakegen"
+        # The entry names its file: pre-commit must not append the staged files to it.
+        assert h["pass_filenames"] is False
+
+
+def test_pre_commit_hooks_run_when_an_input_of_the_committed_file_changes():
+    inputs = subprocess.run(["git", "ls-files", "bake", COMMITTED], cwd=ROOT, capture_output=True,
+                            text=True, check=True).stdout.split()
+    assert COMMITTED in inputs and any(f.startswith("bake/") for f in inputs)
+    for h in pre_commit_hooks():
+        files = re.compile(h.get("files", ""))
+        assert h.get("files") == r"^(bake/|docker-bake\.hcl$)"
+        for f in inputs:
+            assert files.search(f), f"{h['id']} would not run when {f} changes"
+        for f in ("README.md", "docker-bake.hcl.orig", "examples/bake/x", "bakegen/cli.py", "meta.hcl"):
+            assert not files.search(f), f"{h['id']} would run for {f}"
+
+
+def test_pre_commit_check_hook_entry_passes_on_this_repository():
+    (hook,) = [h for h in pre_commit_hooks() if h["id"] == "bakegen-check"]
+    argv = shlex.split(hook["entry"])
+    assert argv == ["bakegen", "--check", COMMITTED]
+    r = subprocess.run([sys.executable, "-m", "bakegen", *argv[1:]], cwd=ROOT,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, f"{hook['entry']} failed:\n{r.stdout}\n{r.stderr}"
+
+
+def test_pre_commit_regenerate_hook_leaves_an_up_to_date_file_unchanged(tmp_path):
+    (hook,) = [h for h in pre_commit_hooks() if h["id"] == "bakegen"]
+    argv = shlex.split(hook["entry"])
+    assert argv == ["bakegen", "-o", COMMITTED]
+    shutil.copytree(ROOT / "bake", tmp_path / "bake")
+    shutil.copy2(ROOT / COMMITTED, tmp_path / COMMITTED)
+    r = subprocess.run([sys.executable, "-m", "bakegen", *argv[1:]], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    # Only the "Regenerate with" line may differ (it names the command that wrote the file).
+    assert body((tmp_path / COMMITTED).read_text()) == body((ROOT / COMMITTED).read_text())
+
+
+# --- GitHub Actions --------------------------------------------------------------------------
+
+def test_github_workflow_triggers_and_job():
+    wf = github_workflow()
+    on = github_on(wf)
+    assert isinstance(on, dict) and "push" in on and "pull_request" in on, on
+    assert wf["jobs"] and all(isinstance(j.get("steps"), list) and j["steps"] for j in wf["jobs"].values())
+    for _, step in github_steps(wf):
+        assert ("uses" in step) != ("run" in step), step
+        if "uses" in step:
+            assert re.fullmatch(r"[\w.-]+/[\w.-]+(/[\w./-]+)?@v\d+", step["uses"]), \
+                f"pin {step['uses']} to a major version (@vN)"
+
+
+def test_github_workflow_builds_both_files_and_pushes_only_from_the_default_branch():
+    wf = github_workflow()
+    steps = [s for _, s in github_steps(wf)]
+    uses = [s.get("uses", "").split("@")[0] for s in steps]
+    (bake,) = [s for s in steps if s.get("uses", "").startswith("docker/bake-action@")]
+    assert bake["uses"] == "docker/bake-action@v6"
+    with_ = bake["with"]
+    assert set(with_) <= BAKE_ACTION_V6_INPUTS, f"not bake-action v6 inputs: {set(with_) - BAKE_ACTION_V6_INPUTS}"
+    # v6 builds from the Git context by default, which has no meta.hcl: use the checkout.
+    assert with_["source"] == "."
+    files = [f.strip() for f in re.split(r"[\n,]", with_["files"]) if f.strip()]
+    assert files == [f"./{COMMITTED}", f"./{META}"]
+    assert norm(with_["push"]) == GITHUB_DEFAULT_BRANCH_PUSH
+
+    (login,) = [s for s in steps if s.get("uses", "").startswith("docker/login-action@")]
+    assert login["uses"] == "docker/login-action@v3"
+    assert norm(login["if"]) == GITHUB_DEFAULT_BRANCH_PUSH
+    assert {"username", "password"} <= set(login["with"])
+    assert all("secrets." in login["with"][k] for k in ("username", "password"))
+
+    for name in ("actions/checkout", "actions/setup-python", "docker/setup-qemu-action",
+                 "docker/setup-buildx-action", "docker/login-action"):
+        assert name in uses and uses.index(name) < uses.index("docker/bake-action"), name
+    (python,) = [s for s in steps if s.get("uses", "").startswith("actions/setup-python@")]
+    assert str(python["with"]["python-version"]) == "3.11"
+
+    runs = [(i, a) for i, s in enumerate(steps) for l in shell_lines(s.get("run", "")) for a in bakegen_args(l)]
+    infos = [(i, check_invocation(a)[1]) for i, a in runs]
+    (check_at,) = [i for i, info in infos if info["check"] == COMMITTED]
+    (meta_at,) = [i for i, info in infos if info["command"] == "meta"]
+    assert dict(infos)[meta_at]["output"] == META
+    bake_at = steps.index(bake)
+    install_at = next(i for i, s in enumerate(steps) if re.search(r"\bpip install\b", s.get("run", "")))
+    assert install_at < check_at < bake_at and install_at < meta_at < bake_at
+
+
+def test_github_workflow_env_is_prd_only_on_the_default_branch():
+    wf = github_workflow()
+    (job,) = [j for j in wf["jobs"].values() if any("bake-action" in s.get("uses", "") for s in j["steps"])]
+    expr = norm(job["env"]["APP_ENV"])
+    assert "'prd'" in expr and "'dev'" in expr and "github.event.repository.default_branch" in expr
+
+
+# --- GitLab CI -------------------------------------------------------------------------------
+
+def test_gitlab_jobs_use_documented_keywords_and_dind():
+    config = gitlab_config()
+    assert set(config) & GITLAB_GLOBAL <= GITLAB_GLOBAL
+    for name, job in config.items():
+        if name in GITLAB_GLOBAL:
+            continue
+        assert set(job) <= GITLAB_JOB_KEYWORDS, f"{name}: unknown keywords {set(job) - GITLAB_JOB_KEYWORDS}"
+    jobs = gitlab_jobs()
+    assert len(jobs) >= 2
+    for name, job in jobs.items():
+        assert job["image"] == "docker:27", name
+        services = [s if isinstance(s, str) else s["name"] for s in job["services"]]
+        assert "docker:27-dind" in services, name
+        assert job["variables"].get("DOCKER_TLS_CERTDIR") == "/certs", name
+        assert job.get("script"), name
+        lines = gitlab_lines(job)
+        order = []
+        for i, line in enumerate(lines):
+            for args in bakegen_args(line):
+                info = check_invocation(args)[1]
+                order.append(("check" if info["check"] else info["command"] or "generate", i, info))
+            if re.search(r"\bdocker buildx bake\b", line):
+                order.append(("bake", i, None))
+        kinds = [k for k, _, _ in order]
+        assert kinds.count("check") == 1 and kinds.count("meta") == 1 and kinds.count("bake") == 1, (name, kinds)
+        assert kinds.index("check") < kinds.index("bake") and kinds.index("meta") < kinds.index("bake"), name
+        meta_out = next(info["output"] for k, _, info in order if k == "meta")
+        (bake_line,) = [l for l in lines if re.search(r"\bdocker buildx bake\b", l)]
+        bake_words = commands(bake_line)[-1]
+        files = [bake_words[i + 1] for i, w in enumerate(bake_words) if w in ("-f", "--file")]
+        assert files == [COMMITTED, meta_out] and meta_out == META, (name, files)
+        assert any(re.search(r"\bdocker buildx create\b.*--use", l) for l in lines), name
+
+
+def rule_conditions(job: dict) -> list[str]:
+    """The `if:` of every rule that adds the job (rules with when: never remove it)."""
+    return [" ".join(str(r.get("if", "")).split()) for r in job.get("rules", []) if r.get("when") != "never"]
+
+
+def test_gitlab_pushes_and_logs_in_only_on_the_default_branch():
+    jobs = gitlab_jobs()
+    pushing = {}
+    for name, job in jobs.items():
+        lines = gitlab_lines(job)
+        push = any(re.search(r"\bdocker buildx bake\b", l) and "--push" in words(l) for l in lines)
+        login = any(re.search(r"\bdocker login\b", l) for l in lines)
+        assert job.get("rules"), f"{name}: no rules; say when it runs"
+        conditions = rule_conditions(job)
+        if push or login:
+            assert push and login, f"{name}: push and login go together"
+            assert conditions == [GITLAB_DEFAULT_BRANCH], f"{name} pushes outside the default branch: {conditions}"
+            env = {**job["variables"], **job["rules"][0].get("variables", {})}
+            assert env.get("APP_ENV") == "prd"
+        else:
+            # Every rule that adds it must exclude the default branch (or be a merge request).
+            assert conditions and all("!= $CI_DEFAULT_BRANCH" in c or "merge_request_event" in c
+                                      for c in conditions), f"{name} would also build the default branch"
+            assert any("merge_request_event" in c for c in conditions), f"{name}: merge requests"
+            assert job["variables"].get("APP_ENV") == "dev"
+        pushing[name] = push
+    assert sum(pushing.values()) == 1 and not all(pushing.values()), pushing
+
+
+# --- make targets ----------------------------------------------------------------------------
+
+def makefile_targets() -> set[str]:
+    text = (ROOT / "Makefile").read_text(encoding="utf-8")
+    targets = set()
+    for m in re.finditer(r"^([^\s#:=][^:=#]*?)\s*::?(?!=)", text, re.M):
+        targets.update(m.group(1).split())
+    return targets
+
+
+def make_targets_named(snippet: str) -> list[str]:
+    """Targets of every `make ...` command in a snippet of shell or prose-free text."""
+    named = []
+    # Words separated by single spaces: two spaces start a comment column ("make print    what
+    # bake would build"). The lookahead lets "make generate / make check" yield both.
+    for m in re.finditer(r"(?<![\w.$/-])make(?=((?: [^\s;&|`'\"#)]+)+))", snippet):
+        args = m.group(1).split()
+        i = 0
+        while i < len(args):
+            a = args[i]
+            if a in ("-C", "-f", "-j", "-I", "-o", "-W"):
+                i += 2
+                continue
+            if a.startswith("-") or re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", a):
+                i += 1
+                continue
+            if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", a):
+                break
+            named.append(a)
+            i += 1
+    return named
+
+
+def make_snippets() -> list[tuple[str, str]]:
+    """Command-like text that may name make targets: code in README.md, the Makefile's comments,
+    messages and assignments, the generated file's header, help text in bakegen/, the recipes."""
+    out = []
+    readme = ROOT / "README.md"
+    if readme.exists():
+        text = readme.read_text(encoding="utf-8")
+        blocks = re.findall(r"^(```|~~~)[^\n]*\n(.*?)^\1", text, re.M | re.S)
+        out += [("README.md", b) for _, b in blocks]
+        prose = re.sub(r"^(```|~~~)[^\n]*\n.*?^\1", "", text, flags=re.M | re.S)
+        out += [("README.md", s) for s in re.findall(r"`([^`\n]+)`", prose)]
+        out += [("README.md", l) for l in prose.splitlines() if l.startswith(("    ", "\t"))]
+    for line in (ROOT / "Makefile").read_text(encoding="utf-8").splitlines():
+        out.append(("Makefile", line.lstrip("#").strip()) if line.startswith("#") else ("Makefile", line))
+    out += [(COMMITTED, l) for l in (ROOT / COMMITTED).read_text(encoding="utf-8").splitlines() if l.startswith("#")]
+    for py in sorted((ROOT / "bakegen").glob("*.py")):
+        for line in py.read_text(encoding="utf-8").splitlines():
+            if line.strip().startswith("make ") or "``make " in line or "`make " in line:
+                out.append((f"bakegen/{py.name}", line.strip().replace("``", "`")))
+    for path in RECIPES + (ROOT / ".ci" / "run",):
+        if path.exists():
+            out += [(path.name, l) for l in path.read_text(encoding="utf-8").splitlines()]
+    return out
+
+
+def test_every_make_target_named_exists():
+    targets = makefile_targets()
+    assert {"generate", "check", "meta", "bake", "print", "test"} <= targets
+    missing = []
+    for where, snippet in make_snippets():
+        for line in snippet.splitlines():
+            for t in make_targets_named(line):
+                if t not in targets:
+                    missing.append(f"{where}: make {t}    ({line.strip()})")
+    assert not missing, "make targets that the Makefile does not define:\n" + "\n".join(missing)
+
+
+def test_phony_names_are_targets():
+    text = (ROOT / "Makefile").read_text(encoding="utf-8")
+    phony = {t for m in re.finditer(r"^\.PHONY\s*:(.*)$", text, re.M) for t in m.group(1).split()}
+    assert phony and phony <= makefile_targets(), phony - makefile_targets()
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("make generate / make check", ["generate", "check"]),
+    ("make bake BAKE_ARGS=--push", ["bake"]),
+    ("'make generate meta' and read", ["generate", "meta"]),
+    ("Regenerate with: make generate", ["generate"]),
+    ("run `make genrate`", ["genrate"]),
+    ("make -C sub print", ["print"]),
+    ("cmake ..; make.bash", []),
+])
+def test_make_target_extraction(text, expected):
+    assert make_targets_named(text) == expected

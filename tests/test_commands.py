@@ -1,0 +1,148 @@
+"""graph, explain, --format json and builder."""
+
+import json
+import re
+import subprocess
+
+import pygohcl
+
+from conftest import BAKE_TARGET_ATTRIBUTES, ROOT, run_bakegen, targets_of
+
+
+def normalize_json_target(t: dict) -> dict:
+    """JSON bake values are HCL templates: ${REGISTRY} is the variable, $${ a literal ${."""
+    def fix(v):
+        if isinstance(v, str):
+            return v.replace("${REGISTRY}", "REGISTRY").replace("$${", "${").replace("%%{", "%{")
+        if isinstance(v, list):
+            return [fix(x) for x in v]
+        if isinstance(v, dict):
+            return {fix(k): fix(x) for k, x in v.items()}
+        return v
+    return fix(t)
+
+
+def test_json_format_means_the_same_as_hcl():
+    hcl = run_bakegen()
+    js = run_bakegen("--format", "json")
+    assert hcl.code == js.code == 0
+    doc = json.loads(js.stdout)
+    parsed = pygohcl.loads(hcl.stdout)
+    assert {k: normalize_json_target(v) for k, v in doc["target"].items()} == parsed["target"]
+    assert doc["group"] == parsed["group"]
+    assert doc["variable"]["REGISTRY"]["default"] == parsed["variable"]["REGISTRY"]["default"]
+    for t in doc["target"].values():
+        assert set(t) <= BAKE_TARGET_ATTRIBUTES
+
+
+def test_json_check_and_meta(tmp_path, repo):
+    out = tmp_path / "docker-bake.json"
+    assert run_bakegen("--format", "json", "-o", str(out)).code == 0
+    assert run_bakegen("--format", "json", "--check", str(out)).code == 0
+    assert run_bakegen("--check", str(out)).code == 1  # HCL is not what the file holds
+    repo.commit()
+    r = run_bakegen("meta", "--format", "json", "--definitions", str(ROOT / "bake"), cwd=repo.path)
+    meta = json.loads(r.stdout)["target"]["ci-demo-go"]
+    assert meta["tags"][0].startswith("${REGISTRY}/dev/ci-demo-go:main-")
+
+
+def test_graph_mermaid():
+    r = run_bakegen("graph")
+    assert r.code == 0
+    lines = r.stdout.splitlines()
+    assert lines[0] == "flowchart LR"
+    assert '  t_golang_tools -->|"FROM golang-tools"| t_ci_demo_go' in lines
+    assert '  t_golang_runtime_static -->|"FROM golang-runtime"| t_ci_demo_go' in lines
+    assert sum("-->" in l for l in lines) == 2
+    assert "harbor.bdser.cc/common/tools/golang:1.24.2" in r.stdout
+
+
+def test_graph_dot():
+    r = run_bakegen("graph", "--format", "dot")
+    assert r.code == 0
+    assert r.stdout.startswith("digraph bake {") and r.stdout.rstrip().endswith("}")
+    assert '"golang-tools" -> "ci-demo-go" [label="FROM golang-tools"];' in r.stdout
+    assert r.stdout.count("->") == 2
+
+
+def test_explain_says_where_each_value_comes_from(repo):
+    repo.commit()
+    r = run_bakegen("explain", "golang-tools", cwd=repo.path, env={"BAKEGEN_DEFINITIONS": str(ROOT / "bake")})
+    assert r.code == 0, r
+    out = r.stdout
+    assert re.search(r"golang:1\.24\n\s+<- 1\.24: newest stable patch of the 1\.24 line.*versions at .*bake/golang-tools/image\.hcl:\d+", out)
+    assert re.search(r"GOLANG_VERSION = '1\.24\.2'\n\s+<- versions \(.*image\.hcl:\d+\)", out)
+    assert "org.opencontainers.image.revision" in out and "per build (bakegen meta)" in out
+
+
+def test_explain_app_names_git_and_ci_sources(repo):
+    repo.commit()
+    repo.git("checkout", "-q", "--detach")
+    r = run_bakegen("explain", "ci-demo-go", "--env", "prd", cwd=repo.path,
+                    env={"BAKEGEN_DEFINITIONS": str(ROOT / "bake"), "CI_COMMIT_REF_NAME": "main"})
+    assert r.code == 0, r
+    assert "prd/ci-demo-go:latest" in r.stdout
+    assert "$CI_COMMIT_REF_NAME (GitLab CI; HEAD is detached)" in r.stdout
+    assert "latest: env 'prd' is in latest_envs and branch 'main' is in latest_branches" in r.stdout
+    assert "golang-tools = target:golang-tools" in r.stdout
+
+
+def test_explain_a_group_is_an_error():
+    r = run_bakegen("explain", "base")
+    assert r.code == 2 and "is a group" in r.stderr
+
+
+def test_builder_dry_run_prints_one_native_node_per_platform():
+    r = run_bakegen("builder", "--dry-run", "ssh://ci@amd64-1=linux/amd64", "ssh://ci@arm64-1=linux/arm64,linux/arm/v7")
+    assert r.code == 0, r
+    assert r.stdout.splitlines() == [
+        "docker buildx create --name bakegen --driver docker-container --node bakegen-amd64 --platform linux/amd64 ssh://ci@amd64-1",
+        "docker buildx create --name bakegen --append --node bakegen-arm64-armv7 --platform linux/arm64,linux/arm/v7 ssh://ci@arm64-1",
+        "docker buildx inspect --bootstrap bakegen",
+    ]
+
+
+def test_builder_kubernetes_driver():
+    r = run_bakegen("builder", "--dry-run", "--driver", "kubernetes", "--name", "k8s", "default=linux/amd64", "ctx-b=linux/arm64")
+    assert r.stdout.splitlines()[:2] == [
+        "docker buildx create --name k8s --driver kubernetes --node k8s-amd64 --platform linux/amd64 --driver-opt namespace=buildkit,nodeselector=kubernetes.io/arch=amd64",
+        "docker buildx create --name k8s --append --node k8s-arm64 --platform linux/arm64 --driver-opt namespace=buildkit,nodeselector=kubernetes.io/arch=arm64 ctx-b",
+    ]
+
+
+def test_builder_refuses_bad_nodes():
+    for args, message in ((["x"], "ENDPOINT=PLATFORM"), (["a=linux/amd64", "b=linux/amd64"], "on two nodes"),
+                          (["a=linux/sparc"], "unknown platform"), ([], "no nodes")):
+        r = run_bakegen("builder", "--dry-run", *args)
+        assert r.code == 2 and message in r.stderr, (args, r)
+
+
+def test_make_builder_dry_run():
+    proc = subprocess.run(["make", "-s", "builder", "DRY_RUN=1", "NODES=tcp://bk-amd64:1234=linux/amd64 tcp://bk-arm64:1234=linux/arm64",
+                           "BUILDER_DRIVER=remote", "BAKEGEN=.venv/bin/bakegen"],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert [l for l in proc.stdout.splitlines() if l.startswith("docker ")] == [
+        "docker buildx create --name bakegen --driver remote --node bakegen-amd64 --platform linux/amd64 tcp://bk-amd64:1234",
+        "docker buildx create --name bakegen --append --node bakegen-arm64 --platform linux/arm64 tcp://bk-arm64:1234",
+        "docker buildx inspect --bootstrap bakegen",
+    ]
+
+
+def test_python_dash_m_and_version():
+    r = run_bakegen("--version")
+    assert r.code == 0 and re.fullmatch(r"bakegen, version \d+\.\d+\.\d+\n", r.stdout)
+
+
+def test_shell_completion_script():
+    r = run_bakegen(env={"_BAKEGEN_COMPLETE": "bash_source"})
+    assert r.code == 0 and "_bakegen_completion" in r.stdout
+
+
+def test_cache_option_renders_registry_cache():
+    t = targets_of(run_bakegen("--cache").stdout)
+    assert t["golang-tools"]["cache-from"] == ["type=registry,ref=REGISTRY/common/tools/golang:buildcache"]
+    assert t["golang-tools"]["cache-to"] == ["type=registry,ref=REGISTRY/common/tools/golang:buildcache,mode=max"]
+    assert t["golang-runtime-static"]["cache-from"] == ["type=registry,ref=REGISTRY/common/runtime/golang:buildcache-static-debian11"]
+    assert t["ci-demo-go"]["cache-to"] == ["type=registry,ref=REGISTRY/dev/ci-demo-go:buildcache,mode=max"]
+    assert "cache-from" not in targets_of(run_bakegen().stdout)["golang-tools"]
