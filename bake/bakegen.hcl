@@ -21,5 +21,7 @@ extra_hosts = {}
 # Where apt downloads Debian packages (replaces deb.debian.org in the base image's sources).
 debian_mirror = "http://deb.debian.org"
 
-# A shared registry cache (cache-from / cache-to, mode=max) for every target; also --cache.
-cache = false
+# A shared registry cache for every target: cache-from and cache-to (mode=max) a
+# <image>:buildcache ref beside each image, so CI runners and developers share layers.
+# Also --registry-cache on the command line.
+registry_cache = false

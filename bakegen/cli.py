@@ -32,7 +32,7 @@ SHARED = [
          help="Build the toolchain for this Go version only (1.24.2, go1.25rc1, 1.24 = newest known 1.24.x)."),
     _opt("--app", envvar="BAKEGEN_APP", metavar="NAME", help="The app's name: its target, image and APP arg."),
     _opt("--env", envvar="BAKEGEN_ENV", metavar="ENV", help="The app's environment (APP_ENV): dev, test, prd..."),
-    _opt("--cache/--no-cache", "cache", default=None, envvar="BAKEGEN_CACHE",
+    _opt("--registry-cache/--no-registry-cache", "registry_cache", default=None, envvar="BAKEGEN_REGISTRY_CACHE",
          help="Add a shared registry cache (cache-from/cache-to) to every target."),
     _opt("--definitions", envvar="BAKEGEN_DEFINITIONS", metavar="DIR",
          type=click.Path(file_okay=False, path_type=Path),
@@ -45,7 +45,7 @@ GIT = [
     _opt("--commit", envvar="BAKEGEN_COMMIT", help="Commit hash, instead of git."),
 ]
 # Options that change the committed file, in the order the header's command names them.
-OUTPUT_OPTIONS = ("registry", "go_version", "app", "env", "cache", "definitions")
+OUTPUT_OPTIONS = ("registry", "go_version", "app", "env", "registry_cache", "definitions")
 
 
 def options(opts):
@@ -74,7 +74,7 @@ class Session:
         from .plan import Overrides
 
         return Overrides(registry=self.get("registry"), go_version=self.get("go_version"),
-                         app=self.get("app"), env=self.get("env"), cache=self.get("cache"))
+                         app=self.get("app"), env=self.get("env"), registry_cache=self.get("registry_cache"))
 
     def definitions(self):
         if "_defs" not in self.values:
@@ -126,7 +126,7 @@ class Session:
                 continue
             flag = "--" + name.replace("_", "-")
             if isinstance(value, bool):
-                words.append(flag if value else "--no-" + name)
+                words.append(flag if value else "--no-" + name.replace("_", "-"))
             else:
                 words += [flag, str(value)]
         if self.get("format") == "json":

@@ -94,7 +94,7 @@ PROJECT_KEYS: dict[str, tuple[Callable, Any]] = {
     "network": (_str, ""),
     "extra_hosts": (_map, ()),
     "debian_mirror": (_str, "http://deb.debian.org"),
-    "cache": (_bool, False),
+    "registry_cache": (_bool, False),
 }
 
 COMMON_KEYS: dict[str, tuple[Callable, Any]] = {
@@ -108,7 +108,7 @@ COMMON_KEYS: dict[str, tuple[Callable, Any]] = {
     "provenance": (_bool, False),
     "network": (_str, None),
     "extra_hosts": (_map, None),
-    "cache": (_bool, None),
+    "registry_cache": (_bool, None),
 }
 KIND_KEYS: dict[str, dict[str, tuple[Callable, Any]]] = {
     "toolchain": {
@@ -252,7 +252,7 @@ def _project(text: str, raw: dict, shown: str) -> Project:
         registry=v["registry"], authors=v["authors"], source=v["source"],
         platforms=_platforms(v["platforms"], where.get("platforms", Where(shown, 1))),
         network=_network(v["network"], where.get("network")),
-        extra_hosts=v["extra_hosts"], debian_mirror=v["debian_mirror"], cache=v["cache"], where=where,
+        extra_hosts=v["extra_hosts"], debian_mirror=v["debian_mirror"], registry_cache=v["registry_cache"], where=where,
     )
 
 
@@ -337,7 +337,7 @@ def _image(name, kind, v, where, folder_path: Path, folder: str, project: Projec
         context=context, dockerfile=posixpath.relpath(dockerfile_shown, context),
         dockerfile_args=frozenset(declared), dockerfile_required_args=frozenset(required),
         platforms=platforms, pull=v["pull"], provenance=v["provenance"], network=network,
-        extra_hosts=extra_hosts, cache=project.cache if v["cache"] is None else v["cache"],
+        extra_hosts=extra_hosts, registry_cache=project.registry_cache if v["registry_cache"] is None else v["registry_cache"],
         config_dir=config_dir, config_files=config_files, where=where, **kw,
     )
 

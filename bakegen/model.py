@@ -27,7 +27,7 @@ class Project:
     network: str
     extra_hosts: tuple[tuple[str, str], ...]
     debian_mirror: str
-    cache: bool
+    registry_cache: bool
     where: dict[str, Where] = field(default_factory=dict, compare=False, hash=False)
 
 
@@ -49,7 +49,7 @@ class Image:
     provenance: bool
     network: str
     extra_hosts: tuple[tuple[str, str], ...]
-    cache: bool
+    registry_cache: bool
     # toolchain and runtime
     variants: tuple[str, ...] = ()
     base_image: str = "debian:{suite}-slim"

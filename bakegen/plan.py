@@ -43,15 +43,15 @@ class Overrides:
     go_version: str | None = None
     app: str | None = None
     env: str | None = None
-    cache: bool | None = None
+    registry_cache: bool | None = None
 
 
 def apply_overrides(defs: Definitions, ov: Overrides) -> Definitions:
     project = defs.project
     if ov.registry is not None:
         project = dataclasses.replace(project, registry=ov.registry)
-    if ov.cache is not None:
-        project = dataclasses.replace(project, cache=ov.cache)
+    if ov.registry_cache is not None:
+        project = dataclasses.replace(project, registry_cache=ov.registry_cache)
     images = []
     apps = [i for i in defs.images if i.kind == "app"]
     if ov.app is not None and len(apps) != 1:
@@ -65,8 +65,8 @@ def apply_overrides(defs: Definitions, ov: Overrides) -> Definitions:
                 changes["name"] = ov.app
             if ov.env is not None:
                 changes["env"] = ov.env
-        if ov.cache is not None:
-            changes["cache"] = ov.cache
+        if ov.registry_cache is not None:
+            changes["registry_cache"] = ov.registry_cache
         images.append(dataclasses.replace(image, **changes) if changes else image)
     return dataclasses.replace(defs, project=project, images=tuple(images))
 
@@ -165,9 +165,9 @@ def _args(image: Image, target: Target, values: dict[str, Value]) -> None:
 
 
 def _cache(image: Image, target: Target, path: str, suffix: str) -> None:
-    if image.cache:
-        tag = tagrules.check_tag(f"buildcache{('-' + suffix) if suffix else ''}", image.at("cache"))
-        target.cache = Tag(path, tag, f"cache ({image.at('cache')}): a registry cache beside the image")
+    if image.registry_cache:
+        tag = tagrules.check_tag(f"buildcache{('-' + suffix) if suffix else ''}", image.at("registry_cache"))
+        target.cache = Tag(path, tag, f"registry_cache ({image.at('registry_cache')}): a cache beside the image")
 
 
 def _mirror(defs: Definitions) -> Value:

@@ -140,7 +140,7 @@ def test_shell_completion_script():
 
 
 def test_cache_option_renders_registry_cache():
-    t = targets_of(run_bakegen("--cache").stdout)
+    t = targets_of(run_bakegen("--registry-cache").stdout)
     assert t["golang-tools"]["cache-from"] == ["type=registry,ref=REGISTRY/common/tools/golang:buildcache"]
     assert t["golang-tools"]["cache-to"] == ["type=registry,ref=REGISTRY/common/tools/golang:buildcache,mode=max"]
     assert t["golang-runtime-static"]["cache-from"] == ["type=registry,ref=REGISTRY/common/runtime/golang:buildcache-static-debian11"]

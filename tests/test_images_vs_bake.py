@@ -120,7 +120,7 @@ def test_variants_and_versions_keep_the_contract(project):
     tools = project / "bake/golang-tools/image.hcl"
     tools.write_text(tools.read_text().replace('versions = ["1.24.2"]', 'versions = ["1.24.13", "1.25.14"]')
                      .replace('variants = ["bullseye"]', 'variants = ["bookworm", "trixie"]'))
-    r = run_bakegen("--cache", cwd=project)
+    r = run_bakegen("--registry-cache", cwd=project)
     assert r.code == 0, r
     targets = targets_of(r.stdout)
     assert sorted(targets) == ["ci-demo-go", "golang-runtime", "golang-runtime-static",
