@@ -11,6 +11,7 @@ import os
 import shlex
 import sys
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import click
@@ -76,35 +77,33 @@ class Session:
         return Overrides(registry=self.get("registry"), go_version=self.get("go_version"),
                          app=self.get("app"), env=self.get("env"), registry_cache=self.get("registry_cache"))
 
+    @cached_property
     def definitions(self):
-        if "_defs" not in self.values:
-            from . import definitions
-            from .plan import apply_overrides
+        from . import definitions
+        from .plan import apply_overrides
 
-            folder = self.get("definitions")
-            if folder is not None:
-                if not (folder / definitions.PROJECT_FILE).is_file():
-                    raise BakegenError(f"--definitions {folder}: no {definitions.PROJECT_FILE} there")
-                shown = definitions.relative_to_cwd(folder.resolve(), self.cwd)
-            else:
-                folder, shown = definitions.default_dir(self.cwd)
-            defs = definitions.load(folder, shown)
-            self.values["_defs"] = apply_overrides(defs, self.overrides())
-        return self.values["_defs"]
+        folder = self.get("definitions")
+        if folder is not None:
+            if not (folder / definitions.PROJECT_FILE).is_file():
+                raise BakegenError(f"--definitions {folder}: no {definitions.PROJECT_FILE} there")
+            shown = definitions.relative_to_cwd(folder.resolve(), self.cwd)
+        else:
+            folder, shown = definitions.default_dir(self.cwd)
+        return apply_overrides(definitions.load(folder, shown), self.overrides())
 
+    @cached_property
     def bake(self):
-        if "_bake" not in self.values:
-            from .plan import plan
+        from .plan import plan
 
-            self.values["_bake"] = plan(self.definitions(), dt.date.today())
-            for w in self.values["_bake"].warnings:
-                click.echo(f"bakegen: {w}", err=True)
-        return self.values["_bake"]
+        bake = plan(self.definitions, dt.date.today())
+        for w in bake.warnings:
+            click.echo(f"bakegen: {w}", err=True)
+        return bake
 
     def git(self):
         from . import gitmeta
 
-        apps = [i for i in self.definitions().images if i.kind == "app"]
+        apps = [i for i in self.definitions.images if i.kind == "app"]
         short = apps[0].short_length if apps else 7
         return gitmeta.read(self.get("repo") or self.cwd, os.environ, short_length=short,
                             branch=self.get("branch"), commit=self.get("commit"))
@@ -112,7 +111,7 @@ class Session:
     def meta(self):
         from .plan import plan_meta
 
-        return plan_meta(self.definitions(), self.bake(), self.git())
+        return plan_meta(self.definitions, self.bake, self.git())
 
     def command(self, output: str | None, sub: str | None = None) -> str:
         """The command that regenerates the output, for its header: ``$BAKEGEN_COMMAND`` when set
@@ -197,7 +196,7 @@ def cmd_generate(s: Session, output: Path | None, check_file: Path | None) -> in
 
     target = check_file or output
     command = s.command(str(target) if target else ("docker-bake.json" if s.get("format") == "json" else "docker-bake.hcl"))
-    bake = s.bake()
+    bake = s.bake
     text = render.render_json(bake) if s.get("format") == "json" else render.render_hcl(bake, command)
     from .output import check, read_existing, recorded_command
 
@@ -258,9 +257,9 @@ def tags_cmd(ctx, target, **params):
     The registry is --registry, else $REGISTRY (as bake reads it), else the definitions'.
     """
     s = _session(ctx, params)
-    bake = s.bake()
+    bake = s.bake
     names = _targets_named(bake, target)
-    registry = s.get("registry") or os.environ.get("REGISTRY") or s.definitions().project.registry
+    registry = s.get("registry") or os.environ.get("REGISTRY") or s.definitions.project.registry
     meta = s.meta() if any(bake.target(n).kind == "app" for n in names) else None
     for name in names:
         t = (meta.target(name) if meta and bake.target(name).kind == "app" else None) or bake.target(name)
@@ -281,7 +280,7 @@ def graph_cmd(ctx, fmt, **params):
     """Print the targets and their target: links (build order) as Mermaid or DOT."""
     from . import graph
 
-    bake = _session(ctx, params).bake()
+    bake = _session(ctx, params).bake
     click.echo(graph.mermaid(bake) if fmt == "mermaid" else graph.dot(bake), nl=False)
     return 0
 
@@ -300,12 +299,12 @@ def explain_cmd(ctx, target, **params):
     Per-build values (the app's tags, revision, created) need git, or --branch and --commit.
     """
     s = _session(ctx, params)
-    bake = s.bake()
+    bake = s.bake
     (name,) = _targets_named(bake, target) if target not in bake.groups else (None,)
     if name is None:
         raise BakegenError(f'"{target}" is a group; explain one of its targets: {", ".join(bake.groups[target])}')
     t = bake.target(name)
-    registry = s.get("registry") or os.environ.get("REGISTRY") or s.definitions().project.registry
+    registry = s.get("registry") or os.environ.get("REGISTRY") or s.definitions.project.registry
     try:
         per_build = s.meta().target(name)
         note = None
@@ -313,7 +312,7 @@ def explain_cmd(ctx, target, **params):
         if t.kind == "app":
             raise
         per_build, note = None, f"per-build labels not shown: {e}"
-    image = next(i for i in s.definitions().images if i.name == t.image)
+    image = next(i for i in s.definitions.images if i.name == t.image)
     out = [f"target {t.name}: {t.kind} image {image.name!r} defined at {image.at('image')}"]
     if note:
         out.append(f"  ({note})")

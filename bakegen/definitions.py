@@ -180,16 +180,14 @@ def _read(path: Path, shown: str) -> str:
         raise BakegenError(f"cannot read: {e}", shown) from None
 
 
-def _lines(text: str):
-    return text.splitlines()
-
-
 def _find_line(lines: list[str], pattern: str, start: int = 0) -> int | None:
+    """The 1-based number of the first line from ``start`` (0-based) that matches ``pattern`` at
+    the nesting depth where the search began; None past the end of that block."""
     rx = re.compile(pattern)
     depth = 0
     for i in range(start, len(lines)):
         line = lines[i]
-        if depth <= 1 and rx.match(line):
+        if depth == 0 and rx.match(line):
             return i + 1
         depth += line.count("{") - line.count("}")
         if depth < 0:
@@ -198,10 +196,9 @@ def _find_line(lines: list[str], pattern: str, start: int = 0) -> int | None:
 
 
 def _attr_where(lines, shown, key, block_line=None) -> Where:
-    start = block_line or 0
-    pat = rf'^\s*"?{re.escape(key)}"?\s*='
-    n = _find_line(lines, pat, start) if block_line else next(
-        (i + 1 for i, l in enumerate(lines) if re.match(pat, l)), None)
+    """Where attribute ``key`` is set: in the block that starts on line ``block_line``, or at the
+    top of the file. python-hcl2 gives values without positions, so the source is searched."""
+    n = _find_line(lines, rf'^\s*"?{re.escape(key)}"?\s*=', block_line or 0)
     return Where(shown, n or (block_line or 1))
 
 
@@ -209,7 +206,8 @@ def _unescape(value: Any, where: Where, key: str):
     """python-hcl2 leaves ``$${`` and ``%%{`` as written; an unescaped ``${`` is an expression,
     which definitions do not evaluate."""
     if isinstance(value, str):
-        if re.search(r"(?<!\$)\$\{", value.replace("$${", "")) or re.search(r"(?<!%)%\{", value.replace("%%{", "")):
+        bare = value.replace("$${", "").replace("%%{", "")
+        if "${" in bare or "%{" in bare:
             raise BakegenError(f'{key}: expressions and "${{...}}" interpolation are not supported in '
                                f"definitions (write $${{ for a literal ${{): {value!r}", str(where))
         return value.replace("$${", "${").replace("%%{", "%{")
@@ -244,7 +242,7 @@ def _apply(schema, raw: dict, lines, shown, block_line, what: str) -> tuple[dict
 
 
 def _project(text: str, raw: dict, shown: str) -> Project:
-    lines = _lines(text)
+    lines = text.splitlines()
     if "image" in raw:
         raise BakegenError(f"image blocks belong in <image>/{IMAGE_FILE}, not in {PROJECT_FILE}", shown)
     v, where = _apply(PROJECT_KEYS, raw, lines, shown, None, PROJECT_FILE)
@@ -273,7 +271,7 @@ def _network(value, where) -> str:
 
 def _images(path: Path, text: str, raw: dict, folder: str, project: Project, cwd: Path) -> list[Image]:
     shown = f"{folder}/{IMAGE_FILE}"
-    lines = _lines(text)
+    lines = text.splitlines()
     unknown = [k for k in raw if k != "image"]
     if unknown:
         raise BakegenError(f'unknown top-level key "{unknown[0]}": write image "NAME" {{ ... }}',

@@ -159,3 +159,19 @@ def test_error_leaves_an_existing_output_file_untouched(project):
     fails(project, "-o", str(out))
     assert out.read_text() == "previous content\n"
     assert [p.name for p in project.iterdir() if p.name.startswith(".docker-bake")] == []
+
+
+def test_line_numbers_in_a_file_with_two_blocks(project):
+    path = project / "bake/golang-runtime/image.hcl"
+    text = path.read_text()
+    path.write_text(text + '\nimage "second-runtime" {\n  kind = "runtime"\n  repository = "x/y"\n'
+                    '  descripton = "typo"\n}\n')
+    msg = fails(project)
+    assert f"bake/golang-runtime/image.hcl:{len(text.splitlines()) + 5}:" in msg
+    assert '"descripton"' in msg and 'did you mean "description"' in msg
+
+
+def test_duplicate_image_names(project):
+    path = project / "bake/golang-runtime/image.hcl"
+    path.write_text(path.read_text().replace('image "golang-runtime"', 'image "golang-tools"'))
+    assert 'image "golang-tools" is defined twice' in fails(project)
