@@ -28,6 +28,7 @@ TOOLCHAIN_CONTEXT = "golang-tools"
 RUNTIME_CONTEXT = "golang-runtime"
 
 OCI = "org.opencontainers.image."
+RESERVED = ("base", "default")  # groups bakegen always writes
 # module/path/cmd@vX.Y.Z[-pre][+build]: the same rule the toolchain Dockerfile enforces.
 _TOOL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~/-]*@v\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
 # The toolchain Dockerfile downloads and verifies Go on the build machine too (its Go
@@ -98,9 +99,11 @@ def plan(defs: Definitions, today: dt.date) -> BakeFile:
             targets.append(_app(image, defs, by_image))
 
     names = [t.name for t in targets]
-    clash = sorted({n for n in names if names.count(n) > 1} | (set(names) & set(groups)))
+    clash = sorted({n for n in names if names.count(n) > 1} | ((set(names) | set(groups)) & set(RESERVED))
+                   | (set(names) & set(groups)))
     if clash:
-        raise BakegenError(f'two targets or groups would be named "{clash[0]}"; rename an image')
+        raise BakegenError(f'two targets or groups would be named "{clash[0]}" (the groups '
+                           f'{" and ".join(RESERVED)} are bakegen\'s); rename an image')
     for name, used_by in sorted(suites_used.items()):
         s = get_suite(name)
         if s.end_of_life and s.end_of_life < today:

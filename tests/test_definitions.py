@@ -175,3 +175,8 @@ def test_duplicate_image_names(project):
     path = project / "bake/golang-runtime/image.hcl"
     path.write_text(path.read_text().replace('image "golang-runtime"', 'image "golang-tools"'))
     assert 'image "golang-tools" is defined twice' in fails(project)
+
+
+def test_reserved_group_names(project):
+    msg = fails(project, "--app", "default")
+    assert 'would be named "default"' in msg
