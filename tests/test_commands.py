@@ -146,3 +146,19 @@ def test_cache_option_renders_registry_cache():
     assert t["golang-runtime-static"]["cache-from"] == ["type=registry,ref=REGISTRY/common/runtime/golang:buildcache-static-debian11"]
     assert t["ci-demo-go"]["cache-to"] == ["type=registry,ref=REGISTRY/dev/ci-demo-go:buildcache,mode=max"]
     assert "cache-from" not in targets_of(run_bakegen().stdout)["golang-tools"]
+
+
+def test_make_bake_says_clearly_when_buildx_is_missing(tmp_path):
+    """With no docker on PATH, `make bake` stops at the buildx check with a message, not a
+    shell error (the files are still generated)."""
+    import os
+    import shutil
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("make", "sh", "mkdir"):
+        os.symlink(shutil.which(tool), bin_dir / tool)
+    proc = subprocess.run(["make", "-s", "buildx-available"], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "PATH": str(bin_dir)})
+    assert proc.returncode != 0
+    assert "docker buildx is not available here" in proc.stderr
