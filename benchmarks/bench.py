@@ -78,6 +78,9 @@ def main() -> None:
         env.pop("BAKEGEN_COMMAND", None)
         empty = tmp / "empty"
         empty.mkdir()
+        # pip compiles an installed wheel to bytecode, as it did the libraries of the floor; an
+        # editable checkout under PYTHONDONTWRITEBYTECODE=1 would compile bakegen on every run.
+        subprocess.run([PY, "-m", "compileall", "-q", str(ROOT / "bakegen")], check=True)
         subprocess.run(BAKEGEN, cwd=ROOT, env=env, capture_output=True, check=True)  # warm the caches
 
         print(f"bakegen benchmarks: {time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} cores, "
