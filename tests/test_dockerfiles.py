@@ -836,7 +836,8 @@ def test_app_from_names_are_the_bake_contexts():
 def test_app_args_and_defaults():
     args = stage_args(app_df().stage("builder"))
     assert args == {"APP": "ci-demo-go", "APP_ENV": "dev", "GIT_BRANCH": "unknown",
-                    "GIT_COMMIT_ID": "unknown", "VERSION": "dev", "MAIN_PACKAGE": "."}
+                    "GIT_COMMIT_ID": "unknown", "VERSION": "dev", "MAIN_PACKAGE": ".",
+                    "TARGETOS": None, "TARGETARCH": None, "TARGETVARIANT": None}
     assert stage_args(app_df().final) == {"APP_ENV": "dev"}
 
 
@@ -854,7 +855,7 @@ def test_app_build_flags():
     (run,) = [c for c in app_df().stage("builder").of("RUN") if "go build" in run_text(c)]
     text = run_text(run)
     assert {m["target"] for m in mounts(run) if m.get("type") == "cache"} == {"/go/pkg/mod", "/root/.cache/go-build"}
-    for needle in ("CGO_ENABLED=0 go build", "-trimpath", "-tags netgo,osusergo", "-buildvcs=false",
+    for needle in ('CGO_ENABLED=0 GOOS="$TARGETOS" GOARCH="$TARGETARCH" GOARM="${TARGETVARIANT#v}" go build', "-trimpath", "-tags netgo,osusergo", "-buildvcs=false",
                    '-ldflags "-s -w -buildid= -X main.branch=${GIT_BRANCH} -X main.commit=${GIT_COMMIT_ID} '
                    '-X main.version=${VERSION}"', '"./${MAIN_PACKAGE#./}"'):
         assert needle in text, needle
@@ -887,7 +888,8 @@ def app_build(tmp_path):
     (run,) = [c for c in app_df().stage("builder").of("RUN") if "go build" in run_text(c)]
     script = run_text(run).replace("/out", str(tmp_path / "out"))
     env = {"PATH": f"{bindir}:/usr/bin:/bin", "LOG": str(tmp_path / "go.log"), "APP": "ci-demo-go",
-           "GIT_BRANCH": "main", "GIT_COMMIT_ID": "abc1234", "VERSION": "1.0.0", "MAIN_PACKAGE": "."}
+           "GIT_BRANCH": "main", "GIT_COMMIT_ID": "abc1234", "VERSION": "1.0.0", "MAIN_PACKAGE": ".",
+           "TARGETOS": "linux", "TARGETARCH": "arm64", "TARGETVARIANT": ""}
     return script, env, src, tmp_path
 
 
@@ -925,3 +927,45 @@ def test_example_ships_a_config_for_every_env():
     assert "etc" not in ignored and "go.mod" not in ignored and ".git" in ignored
     gomod = (EXAMPLE / "go.mod").read_text()
     assert "module example.com/ci-demo-go" in gomod and re.search(r"^go 1\.24$", gomod, re.M)
+
+
+# ---- cache-friendliness found by building for real (BuildKit, amd64 + arm64 under qemu) ----
+def _stages(path):
+    out = []
+    for c in dockerfile.parse_file(str(path)):
+        if c.cmd.upper() == "FROM":
+            out.append([c])
+        elif out:
+            out[-1].append(c)
+    return out
+
+
+def test_toolchain_apt_layer_does_not_depend_on_the_go_version():
+    """An ARG before a RUN is part of its cache key: the final stage's apt install must come
+    before GOLANG_VERSION/GOPROXY/GOSUMDB, so a Go bump reuses the 150 MB apt layer."""
+    final = _stages(BAKE / "golang-tools" / "Dockerfile")[-1]
+    apt = next(i for i, c in enumerate(final) if c.cmd.upper() == "RUN" and "apt-get install" in c.original)
+    before = {c.value[0].split("=")[0] for c in final[:apt] if c.cmd.upper() == "ARG"}
+    assert not before & {"GOLANG_VERSION", "GOPROXY", "GOSUMDB", "GO_TOOLS"}, before
+
+
+def test_app_builder_cross_compiles_on_the_build_platform():
+    builder = _stages(BAKE / "ci-demo-go" / "Dockerfile")[0]
+    assert builder[0].flags == ("--platform=$BUILDPLATFORM",)
+    build = next(c for c in builder if c.cmd.upper() == "RUN" and "go build" in c.original)
+    assert 'GOOS="$TARGETOS" GOARCH="$TARGETARCH"' in build.original
+
+
+def test_app_build_args_come_after_the_module_download():
+    builder = _stages(BAKE / "ci-demo-go" / "Dockerfile")[0]
+    download = next(i for i, c in enumerate(builder) if "go mod download" in c.original)
+    early = {c.value[0].split("=")[0] for c in builder[:download] if c.cmd.upper() == "ARG"}
+    assert not early, f"{early} would re-run the module download on every commit"
+
+
+@pytest.mark.parametrize("path", DOCKERFILES, ids=IDS)
+def test_apt_cache_mounts_are_per_architecture(path):
+    for c in dockerfile.parse_file(str(path)):
+        for flag in c.flags:
+            if flag.startswith("--mount=type=cache") and "/apt" in flag:
+                assert re.search(r"id=apt-[a-z]+-\$(TARGETARCH|BUILDARCH)", flag), flag
