@@ -11,10 +11,9 @@ import dataclasses
 import datetime as dt
 import re
 from dataclasses import dataclass
-
-from . import tags as tagrules
 from typing import TYPE_CHECKING
 
+from . import tags as tagrules
 from .errors import BakegenError, did_you_mean
 from .model import BakeFile, Definitions, Image, Tag, Target, Value, Variable
 from .platforms import ARCHES, suite as get_suite
@@ -48,9 +47,15 @@ class Overrides:
 
 
 def apply_overrides(defs: Definitions, ov: Overrides) -> Definitions:
+    """The definitions with the command line's values in place; a bad value names its option."""
     project = defs.project
     if ov.registry is not None:
-        project = dataclasses.replace(project, registry=ov.registry)
+        project = dataclasses.replace(project, registry=tagrules.check_registry(ov.registry, "--registry"))
+    if ov.go_version is not None:
+        try:
+            GoVersion.parse(ov.go_version)
+        except BakegenError as e:
+            raise BakegenError(e.message, "--go-version") from None
     if ov.registry_cache is not None:
         project = dataclasses.replace(project, registry_cache=ov.registry_cache)
     images = []

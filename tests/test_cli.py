@@ -148,3 +148,10 @@ def test_stale_message_names_the_files_own_regenerate_command(tmp_path):
     r = run_bakegen("--check", str(out))
     assert r.code == 1 and "regenerate it with: make generate" in r.stderr
     assert "Regenerate with" not in r.stdout  # the one line not compared is not in the diff
+
+
+def test_bad_option_values_name_the_option():
+    r = run_bakegen("--registry", "Bad Host")
+    assert r.code == 2 and r.stderr.strip().endswith('--registry: "Bad Host" is not a valid registry: expected HOST[:PORT][/PREFIX]')
+    r = run_bakegen("meta", "--go-version", "go1.x", "--branch", "b", "--commit", "c0ffee0")
+    assert r.code == 2 and "--go-version: invalid Go version" in r.stderr
