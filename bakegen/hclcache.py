@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 from .errors import BakegenError
@@ -72,6 +71,8 @@ def _load(path: Path) -> dict:
 
 def _save(path: Path, entries: dict) -> None:
     """Write atomically; a cache that cannot be written is only slower, never an error."""
+    import tempfile
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
@@ -129,22 +130,20 @@ def _parse_chunk(files: list[tuple[str, str]]) -> list[dict]:
 
 
 def _warm_parser() -> None:
-    import hcl2.parser
-
-    _redirect_grammar_cache(hcl2.parser)
-    hcl2.parser.parser()
+    _parser()
 
 
 def parse_uncached(text: str, shown: str) -> dict:
+    """python-hcl2's parse of ``text``: its Lark parser (``hcl2.parser.parser()``, or the snapshot
+    of it below), then its own ``transform`` and ``serialize``, as ``hcl2.loads`` does."""
     import hcl2
-    import hcl2.parser
 
-    _redirect_grammar_cache(hcl2.parser)
+    options = hcl2.SerializationOptions(strip_string_quotes=True, with_comments=False)
     try:
-        return hcl2.loads(
-            text,
-            serialization_options=hcl2.SerializationOptions(strip_string_quotes=True, with_comments=False),
-        )
+        # the newline is python-hcl2's own workaround (hcl2.api.parses_to_tree)
+        return hcl2.serialize(hcl2.transform(_parse_tree(text + "\n")), serialization_options=options)
+    except BakegenError:
+        raise
     except Exception as e:  # python-hcl2 raises Lark's exceptions and plain ones
         line = getattr(e, "line", None)
         col = getattr(e, "column", None)
@@ -153,6 +152,126 @@ def parse_uncached(text: str, shown: str) -> dict:
         token = getattr(e, "token", None)
         msg = f"HCL syntax error at column {col}, unexpected {str(token)!r}" if token is not None and col else f"HCL syntax error: {first}"
         raise BakegenError(msg, where) from None
+
+
+# ---------------------------------------------------------------- the parser snapshot
+# Lark rebuilds python-hcl2's LALR tables from its grammar cache in ~0.09 s, most of a run that
+# must parse. bakegen keeps a pickle of the parser python-hcl2 built (~0.01 s to load) in the
+# user cache, named by every version it depends on, written only after it parsed a sample of
+# HCL exactly as python-hcl2's own parser did; anything wrong with it and bakegen uses
+# python-hcl2's parser, as without the snapshot.
+_CANARY = """# every construct the definitions use
+top = "a \\"q\\" $${x} %%{y}"
+n = 3
+f = 1.5
+b = true
+l = ["x", "y", 1]
+m = { "k.x" = "v", k2 = { n = ["z"] } }
+block "label" {
+  inner = "v" // comment
+  /* block comment */
+  nested = { "a" = "b" }
+}
+"""
+_parser_obj = None
+
+
+def _snapshot_path() -> Path:
+    import sys
+
+    import lark
+    from hcl2.version import version as hcl2_version
+
+    tag = f"{FORMAT}-py{sys.version_info[0]}.{sys.version_info[1]}-lark{lark.__version__}-hcl2-{hcl2_version}"
+    return user_cache_dir() / "lark" / f"hcl2-parser-{tag}.pickle"
+
+
+def _pickler(buffer):
+    import importlib
+    import pickle
+    import types
+
+    from lark.parsers import lalr_analysis
+
+    class SnapshotPickler(pickle.Pickler):
+        def reducer_override(self, obj):
+            # modules (the lexer keeps the `re` module) and Lark's Shift/Reduce singletons,
+            # which the LALR parser compares by identity, are stored by name
+            if isinstance(obj, types.ModuleType):
+                return importlib.import_module, (obj.__name__,)
+            if obj is lalr_analysis.Shift:
+                return getattr, (lalr_analysis, "Shift")
+            if obj is lalr_analysis.Reduce:
+                return getattr, (lalr_analysis, "Reduce")
+            return NotImplemented
+
+    return SnapshotPickler(buffer, protocol=5)
+
+
+def _parser():
+    global _parser_obj
+    if _parser_obj is not None:
+        return _parser_obj
+    import pickle
+
+    path = _snapshot_path()
+    try:
+        with open(path, "rb") as f:
+            _parser_obj = pickle.load(f)
+        return _parser_obj
+    except Exception:  # missing, or stale or broken in any way: rebuild it
+        pass
+    import hcl2.parser
+
+    _redirect_grammar_cache(hcl2.parser)
+    _parser_obj = hcl2.parser.parser()
+    _store_snapshot(_parser_obj, path)
+    return _parser_obj
+
+
+def _store_snapshot(parser, path: Path) -> None:
+    import io
+    import pickle
+    import tempfile
+
+    try:
+        buffer = io.BytesIO()
+        _pickler(buffer).dump(parser)
+        copy = pickle.loads(buffer.getvalue())
+        if copy.parse(_CANARY) != parser.parse(_CANARY):
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pickle")
+        with os.fdopen(fd, "wb") as f:
+            f.write(buffer.getvalue())
+        os.replace(tmp, path)
+    except Exception:  # a snapshot is only an optimisation
+        return
+
+
+def _parse_tree(text: str):
+    """Parse with the snapshot; should it fail in any way other than a syntax error, parse again
+    with python-hcl2's own parser and drop the snapshot."""
+    global _parser_obj
+    from lark.exceptions import LarkError
+
+    parser = _parser()
+    try:
+        return parser.parse(text)
+    except LarkError:
+        raise
+    except Exception:
+        import hcl2.parser
+
+        _redirect_grammar_cache(hcl2.parser)
+        if parser is hcl2.parser.parser():
+            raise
+        _parser_obj = hcl2.parser.parser()
+        try:
+            _snapshot_path().unlink()
+        except OSError:
+            pass
+        return _parser_obj.parse(text)
 
 
 def _redirect_grammar_cache(parser_module) -> None:

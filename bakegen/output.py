@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import difflib
 import os
-import tempfile
 from pathlib import Path
 
 from .errors import BakegenError
@@ -15,6 +13,8 @@ REGENERATE = "# Regenerate with: "
 def write_atomic(path: Path, text: str) -> None:
     """Write through a temporary file in the same folder and rename it over ``path``: a reader
     sees the old file or the new one, never a half-written one. An existing file keeps its mode."""
+    import tempfile
+
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     try:
@@ -75,6 +75,8 @@ def check(path: Path, expected: str) -> str | None:
     if command is not None:
         expected = "".join(REGENERATE + command + "\n" if line.startswith(REGENERATE) else line
                            for line in expected.splitlines(keepends=True))
+    import difflib
+
     diff = difflib.unified_diff(
         actual.splitlines(keepends=True), expected.splitlines(keepends=True),
         fromfile=f"{path} (committed)", tofile=f"{path} (bakegen)",

@@ -73,3 +73,46 @@ def test_unwritable_cache_is_only_slower(tmp_path, project):
     (project / "bake/bakegen.hcl").write_text((project / "bake/bakegen.hcl").read_text() + "\n# x\n")
     r = run_bakegen(cwd=project, env={"BAKEGEN_CACHE_DIR": str(blocker)})
     assert r.code == 0, r
+
+
+def _fresh(monkeypatch, folder):
+    monkeypatch.setenv("BAKEGEN_CACHE_DIR", str(folder))
+    monkeypatch.setattr(hclcache, "_parser_obj", None)
+
+
+def test_parser_snapshot_parses_every_definition_as_python_hcl2_does(tmp_path, monkeypatch):
+    import hcl2
+
+    _fresh(monkeypatch, tmp_path / "c")
+    hclcache._parser()  # builds and stores the snapshot
+    snapshot = hclcache._snapshot_path()
+    assert snapshot.is_file() and snapshot.parent == tmp_path / "c" / "lark"
+    _fresh(monkeypatch, tmp_path / "c")  # a new process would load it
+    options = hcl2.SerializationOptions(strip_string_quotes=True, with_comments=False)
+    texts = [p.read_text() for p in sorted((ROOT / "bake").rglob("*.hcl"))] + [hclcache._CANARY]
+    for text in texts:
+        assert hclcache.parse_uncached(text, "x.hcl") == hcl2.loads(text, serialization_options=options)
+    assert hclcache._parser_obj is not None and hclcache._parser_obj is not hcl2.parser.parser()
+
+
+def test_a_broken_snapshot_falls_back_to_python_hcl2(tmp_path, monkeypatch):
+    _fresh(monkeypatch, tmp_path / "c")
+    hclcache._parser()
+    snapshot = hclcache._snapshot_path()
+    snapshot.write_bytes(b"not a pickle")
+    _fresh(monkeypatch, tmp_path / "c")
+    assert hclcache.parse_uncached('a = "b"\n', "x.hcl") == {"a": "b"}
+    assert snapshot.read_bytes() != b"not a pickle"  # rebuilt
+
+
+def test_syntax_errors_are_the_same_through_the_snapshot(tmp_path, monkeypatch):
+    import pytest
+
+    from bakegen.errors import BakegenError
+
+    _fresh(monkeypatch, tmp_path / "c")
+    hclcache._parser()
+    _fresh(monkeypatch, tmp_path / "c")
+    with pytest.raises(BakegenError) as e:
+        hclcache.parse_uncached('a = "b"\nc = [\n', "x.hcl")
+    assert e.value.where.startswith("x.hcl:")
