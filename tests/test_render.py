@@ -95,3 +95,9 @@ def test_json_output_escapes_templates(text):
 def test_header_comment_cannot_break_out():
     text = render_hcl(hostile_bake("x"), command="bakegen\ntarget \"evil\" {}")
     assert "evil" not in pygohcl.loads(text).get("target", {})
+
+
+def test_json_output_is_valid_utf8_even_for_undecodable_input():
+    text = render_json(hostile_bake("branch\udcff"))  # surrogateescape of a non-UTF-8 byte
+    text.encode("utf-8")
+    assert json.loads(text)["target"]["t"]["description"] == "branch\ufffd"
