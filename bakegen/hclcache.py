@@ -71,16 +71,19 @@ def _load(path: Path) -> dict:
 
 def _save(path: Path, entries: dict) -> None:
     """Write atomically; a cache that cannot be written is only slower, never an error."""
-    import tempfile
-
+    # a name of this process's own, created exclusively (tempfile costs ~4 ms to import)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump({"format": FORMAT, "entries": entries}, f, sort_keys=True, separators=(",", ":"))
         os.replace(tmp, path)
     except OSError:
-        pass
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
 
 
 def parse_all(files: list[tuple[str, str]]) -> list[dict]:

@@ -3,7 +3,8 @@
   python benchmarks/bench.py [--runs N] [--profile]
 
 1. the import floor, `python -c "import click, jinja2, semver, hcl2"`, beside bakegen's default run
-   (repository bake/, and the built-in definitions from an empty folder), in the same run;
+   (repository bake/, and the built-in definitions from an empty folder), in the same run; each
+   "x floor" figure is the median of ratios to a floor run made just before each bakegen run;
 2. a run that must parse HCL (its parse cache empty; python-hcl2's grammar cache built), and the
    very first run on a machine (nothing cached);
 3. scale: generated definitions for 100 and 1,000 images (2 platforms, 2 variants each), cold
@@ -29,17 +30,39 @@ PY = sys.executable
 BAKEGEN = [PY, "-m", "bakegen"]
 
 
+FLOOR = [PY, "-c", "import click, jinja2, semver, hcl2"]
+
+
+def once(cmd, cwd, env) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.exit(f"benchmark command failed: {' '.join(map(str, cmd))}\n{proc.stderr.decode()}")
+    return elapsed
+
+
 def timed(cmd, cwd, env, runs, prepare=None) -> float:
     times = []
     for _ in range(runs):
         if prepare:
             prepare()
-        start = time.perf_counter()
-        proc = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        times.append(time.perf_counter() - start)
-        if proc.returncode != 0:
-            sys.exit(f"benchmark command failed: {' '.join(map(str, cmd))}\n{proc.stderr.decode()}")
+        times.append(once(cmd, cwd, env))
     return statistics.median(times)
+
+
+def against_floor(cmd, cwd, env, runs, prepare=None) -> tuple[float, float]:
+    """Median time of ``cmd`` and the median of its ratios to the import floor, each run paired
+    with a floor run just before it, so both see the same machine (a shared VM drifts)."""
+    times, ratios = [], []
+    for _ in range(runs):
+        if prepare:
+            prepare()
+        floor = once(FLOOR, ROOT, env)
+        t = once(cmd, cwd, env)
+        times.append(t)
+        ratios.append(t / floor)
+    return statistics.median(times), statistics.median(ratios)
 
 
 def drop(cache: Path) -> None:
@@ -86,13 +109,13 @@ def main() -> None:
         print(f"bakegen benchmarks: {time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} cores, "
               f"Python {platform.python_version()}, median of {runs} runs")
         floor3 = timed([PY, "-c", "import click, jinja2, semver"], ROOT, env, runs)
-        floor = timed([PY, "-c", "import click, jinja2, semver, hcl2"], ROOT, env, runs)
-        default = timed(BAKEGEN, ROOT, env, runs)
-        builtin = timed(BAKEGEN, empty, env, runs)
+        floor = timed(FLOOR, ROOT, env, runs)
+        default, default_x = against_floor(BAKEGEN, ROOT, env, runs)
+        builtin, builtin_x = against_floor(BAKEGEN, empty, env, runs)
         print(f"  import click, jinja2, semver         {floor3:7.3f} s")
         print(f"  import click, jinja2, semver, hcl2   {floor:7.3f} s   (the floor)")
-        print(f"  bakegen (repository bake/)           {default:7.3f} s   {default / floor:5.2f}x floor")
-        print(f"  bakegen (built-in, empty folder)     {builtin:7.3f} s   {builtin / floor:5.2f}x floor")
+        print(f"  bakegen (repository bake/)           {default:7.3f} s   {default_x:5.2f}x floor")
+        print(f"  bakegen (built-in, empty folder)     {builtin:7.3f} s   {builtin_x:5.2f}x floor")
 
         parse_cache = tmp / "cache-parse"
 
@@ -106,10 +129,11 @@ def main() -> None:
         shutil.copytree(ROOT / "examples", copy / "examples")
         with open(copy / "bake" / "bakegen.hcl", "a") as f:
             f.write("\n# edited: the shipped parse no longer matches\n")
-        must_parse = timed(BAKEGEN, copy, {**env, "BAKEGEN_CACHE_DIR": str(parse_cache)}, runs, drop_parsed)
+        must_parse, must_parse_x = against_floor(BAKEGEN, copy, {**env, "BAKEGEN_CACHE_DIR": str(parse_cache)},
+                                                 runs, drop_parsed)
         first = timed(BAKEGEN, copy, {**env, "BAKEGEN_CACHE_DIR": str(tmp / "none")}, max(3, runs // 3),
                       lambda: shutil.rmtree(tmp / "none", ignore_errors=True))
-        print(f"  bakegen, one edited file to parse    {must_parse:7.3f} s   {must_parse / floor:5.2f}x floor")
+        print(f"  bakegen, one edited file to parse    {must_parse:7.3f} s   {must_parse_x:5.2f}x floor")
         print(f"  bakegen, first run (nothing cached)  {first:7.3f} s   (python-hcl2 builds its grammar once)")
 
         site = Path(__import__("hcl2").__file__).resolve().parent.parent
@@ -122,9 +146,9 @@ def main() -> None:
             ro_env = {**env, "BAKEGEN_CACHE_DIR": str(ro_cache)}
             ro_first = timed(ro_cmd, copy, ro_env, 3, lambda: shutil.rmtree(ro_cache, ignore_errors=True))
             subprocess.run(ro_cmd, cwd=copy, env=ro_env, capture_output=True)
-            ro_parse = timed(ro_cmd, copy, ro_env, runs, lambda: drop(ro_cache))
+            ro_parse, ro_parse_x = against_floor(ro_cmd, copy, ro_env, runs, lambda: drop(ro_cache))
             print(f"  read-only site-packages: first run {ro_first:.3f} s, then one edited file to parse "
-                  f"{ro_parse:.3f} s ({ro_parse / floor:.2f}x floor; unshare and mount add a few ms)")
+                  f"{ro_parse:.3f} s ({ro_parse_x:.2f}x floor; unshare and mount add a few ms)")
 
         results = {}
         for n in (100, 1000):
