@@ -100,6 +100,12 @@ class Session:
             click.echo(f"bakegen: {w}", err=True)
         return bake
 
+    @property
+    def build_registry(self) -> str:
+        """The registry a build uses, resolved as bake does: --registry, else $REGISTRY (bake's
+        variable), else the definitions'."""
+        return self.get("registry") or os.environ.get("REGISTRY") or self.definitions.project.registry
+
     def git(self):
         from . import gitmeta
 
@@ -259,7 +265,7 @@ def tags_cmd(ctx, target, **params):
     s = _session(ctx, params)
     bake = s.bake
     names = _targets_named(bake, target)
-    registry = s.get("registry") or os.environ.get("REGISTRY") or s.definitions.project.registry
+    registry = s.build_registry
     meta = s.meta() if any(bake.target(n).kind == "app" for n in names) else None
     for name in names:
         t = (meta.target(name) if meta and bake.target(name).kind == "app" else None) or bake.target(name)
@@ -300,11 +306,11 @@ def explain_cmd(ctx, target, **params):
     """
     s = _session(ctx, params)
     bake = s.bake
-    (name,) = _targets_named(bake, target) if target not in bake.groups else (None,)
-    if name is None:
+    if target in bake.groups:
         raise BakegenError(f'"{target}" is a group; explain one of its targets: {", ".join(bake.groups[target])}')
+    (name,) = _targets_named(bake, target)
     t = bake.target(name)
-    registry = s.get("registry") or os.environ.get("REGISTRY") or s.definitions.project.registry
+    registry = s.build_registry
     try:
         per_build = s.meta().target(name)
         note = None

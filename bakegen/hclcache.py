@@ -71,13 +71,19 @@ def _load(path: Path) -> dict:
 
 def _save(path: Path, entries: dict) -> None:
     """Write atomically; a cache that cannot be written is only slower, never an error."""
-    # a name of this process's own, created exclusively (tempfile costs ~4 ms to import)
+    data = json.dumps({"format": FORMAT, "entries": entries}, sort_keys=True, separators=(",", ":"))
+    _write_cache_file(path, data.encode("utf-8"))
+
+
+def _write_cache_file(path: Path, data: bytes) -> None:
+    """Write atomically through a name of this process's own, created exclusively (tempfile
+    costs ~4 ms to import); a cache file that cannot be written is only slower, never an error."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump({"format": FORMAT, "entries": entries}, f, sort_keys=True, separators=(",", ":"))
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
         os.replace(tmp, path)
     except OSError:
         try:
@@ -111,7 +117,7 @@ def _parse_many(files: list[tuple[str, str]]) -> list[dict]:
     """Parse in this process; many files are split across the cores (python-hcl2 is ~2 ms a file)."""
     workers = min(os.cpu_count() or 1, len(files) // PARALLEL_FROM)
     if workers < 2:
-        return [parse_uncached(text, shown) for text, shown in files]
+        return _parse_chunk(files)
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -224,18 +230,22 @@ def _parser():
         return _parser_obj
     except Exception:  # missing, or stale or broken in any way: rebuild it
         pass
+    _parser_obj = _hcl2_parser()
+    _store_snapshot(_parser_obj, path)
+    return _parser_obj
+
+
+def _hcl2_parser():
+    """python-hcl2's own Lark parser, its grammar cache kept in bakegen's cache folder."""
     import hcl2.parser
 
     _redirect_grammar_cache(hcl2.parser)
-    _parser_obj = hcl2.parser.parser()
-    _store_snapshot(_parser_obj, path)
-    return _parser_obj
+    return hcl2.parser.parser()
 
 
 def _store_snapshot(parser, path: Path) -> None:
     import io
     import pickle
-    import tempfile
 
     try:
         buffer = io.BytesIO()
@@ -243,13 +253,9 @@ def _store_snapshot(parser, path: Path) -> None:
         copy = pickle.loads(buffer.getvalue())
         if copy.parse(_CANARY) != parser.parse(_CANARY):
             return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pickle")
-        with os.fdopen(fd, "wb") as f:
-            f.write(buffer.getvalue())
-        os.replace(tmp, path)
     except Exception:  # a snapshot is only an optimisation
         return
+    _write_cache_file(path, buffer.getvalue())
 
 
 def _parse_tree(text: str):
@@ -264,12 +270,10 @@ def _parse_tree(text: str):
     except LarkError:
         raise
     except Exception:
-        import hcl2.parser
-
-        _redirect_grammar_cache(hcl2.parser)
-        if parser is hcl2.parser.parser():
+        original = _hcl2_parser()
+        if parser is original:
             raise
-        _parser_obj = hcl2.parser.parser()
+        _parser_obj = original
         try:
             _snapshot_path().unlink()
         except OSError:

@@ -183,6 +183,14 @@ def _mirror(defs: Definitions) -> Value:
     return Value(defs.project.debian_mirror, f"debian_mirror ({where})" if where else "debian_mirror (default)")
 
 
+def _describe(image: Image, **fields: str) -> str:
+    """The image's description with its ``{field}``s filled in."""
+    text = image.description
+    for name, value in fields.items():
+        text = text.replace("{" + name + "}", value)
+    return text
+
+
 def _base_image(image: Image, suite_name: str) -> str:
     return image.base_image.replace("{suite}", suite_name)
 
@@ -219,8 +227,7 @@ def _toolchain(image: Image, defs: Definitions):
     for v in sorted(versions, key=lambda v: v.semver):
         for s in suites:
             name = image.name if single else f"{image.name}-{v.go.replace('.', '_')}-{s.suffix}"
-            description = image.description.replace("{version}", v.go).replace("{variant}", s.suffix)
-            t = _base_target(image, defs, name, description, v.go)
+            t = _base_target(image, defs, name, _describe(image, version=v.go, variant=s.suffix), v.go)
             rule_at = f"versions at {image.at('versions')}, aliases at {image.at('aliases')}"
             t.tags = [Tag(image.repository, tagrules.check_tag(a.tag, image.at("versions")), f"{a.rule} ({rule_at})")
                       for a in tags[(v, s.suffix)]]
@@ -290,8 +297,7 @@ def _runtime(image: Image, defs: Definitions):
     for s in suites:
         tag = tagrules.check_tag(f"{image.tag_prefix}{s.suffix}", image.at("tag_prefix"))
         name = image.name if len(suites) == 1 else f"{image.name}-{s.suffix}"
-        description = image.description.replace("{variant}", s.suffix)
-        t = _base_target(image, defs, name, description, tag)
+        t = _base_target(image, defs, name, _describe(image, variant=s.suffix), tag)
         why = f"variant {s.name} ({image.at('variants')})" + (
             f" with tag_prefix {image.tag_prefix!r}" if image.tag_prefix else "")
         t.tags = [Tag(image.repository, tag, why)]
@@ -360,8 +366,7 @@ def _app(image: Image, defs: Definitions, by_image) -> Target:
                            image.at("env") if "env" in image.where else "--env")
     if image.short_length < 4 or image.short_length > 40:
         raise BakegenError("short_length must be between 4 and 40", image.at("short_length"))
-    description = image.description.replace("{app}", image.name).replace("{env}", image.env)
-    t = _base_target(image, defs, image.name, description, None)
+    t = _base_target(image, defs, image.name, _describe(image, app=image.name, env=image.env), None)
     t.contexts = {
         TOOLCHAIN_CONTEXT: f"target:{toolchain.name}",
         RUNTIME_CONTEXT: f"target:{runtime.name}",
@@ -399,7 +404,7 @@ def plan_meta(defs: Definitions, bake: BakeFile, git: "GitMeta") -> BakeFile:
             version = (release or aliases)[0].tag
             mt.labels[OCI + "version"] = Value(version, "the release tag at HEAD" if release else "the build's main tag")
             # The description may name the env, which `meta --env` can change for this build.
-            description = image.description.replace("{app}", image.name).replace("{env}", image.env)
+            description = _describe(image, app=image.name, env=image.env)
             mt.labels[OCI + "description"] = Value(description, f"description ({image.at('description')}) for env {image.env!r}")
             values = {
                 "APP_ENV": Value(image.env, "env"),
