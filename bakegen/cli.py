@@ -1,28 +1,29 @@
 """The command line: options, commands, exit codes. Each command is a small function; the work is
-done by the pure modules (definitions -> plan -> render) and the edges (gitmeta, output).
+done by the pure modules (definitions -> plan -> render) and the edges (session, gitmeta, output).
 
 Exit codes: 0 done; 1 ``--check`` found a stale file; 2 bad input or usage (one line on stderr).
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import os
-import shlex
 import sys
-from dataclasses import dataclass, field
-from functools import cached_property
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
 from . import __version__
+from .builder import DRIVERS
 from .errors import BakegenError, did_you_mean
+from .model import BakeFile
+from .session import Session
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _opt(*names, envvar=None, **kw):
+def _opt(*names: str, envvar: str | None = None, **kw: Any) -> Callable[[F], F]:
     return click.option(*names, envvar=envvar, show_envvar=bool(envvar), **kw)
 
 
@@ -31,128 +32,46 @@ SHARED = [
          help="Registry of every image (the REGISTRY variable's default)."),
     _opt("--go-version", envvar="BAKEGEN_GO_VERSION", metavar="VERSION",
          help="Build the toolchain for this Go version only (1.24.2, go1.25rc1, 1.24 = newest known 1.24.x)."),
-    _opt("--app", envvar="BAKEGEN_APP", metavar="NAME", help="The app's name: its target, image and APP arg."),
-    _opt("--env", envvar="BAKEGEN_ENV", metavar="ENV", help="The app's environment (APP_ENV): dev, test, prd..."),
+    _opt("--app", envvar="BAKEGEN_APP", metavar="NAME", help="Only this app's targets (besides the base images)."),
+    _opt("--env", envvar="BAKEGEN_ENV", metavar="ENV", help="Only the apps' targets for this env (dev, test, prd...)."),
     _opt("--registry-cache/--no-registry-cache", "registry_cache", default=None, envvar="BAKEGEN_REGISTRY_CACHE",
          help="Add a shared registry cache (cache-from/cache-to) to every target."),
     _opt("--definitions", envvar="BAKEGEN_DEFINITIONS", metavar="DIR",
          type=click.Path(file_okay=False, path_type=Path),
-         help="Definitions folder. Default: ./bake when it has bakegen.hcl, else the built-in ones."),
+         help="Definitions folder. Default: ./bake when it has bakegen.hcl, else the built-in example."),
     _opt("--repo", envvar="BAKEGEN_REPO", metavar="DIR", type=click.Path(file_okay=False, path_type=Path),
          help="Git repository that gives branch and commit. Default: the current directory."),
 ]
 GIT = [
     _opt("--branch", envvar="BAKEGEN_BRANCH", help="Branch name, instead of git and CI variables."),
-    _opt("--commit", envvar="BAKEGEN_COMMIT", help="Commit hash, instead of git."),
+    _opt("--commit", envvar="BAKEGEN_COMMIT", help="Commit hash, instead of HEAD (its release tags still count)."),
 ]
-# Options that change the committed file, in the order the header's command names them.
-OUTPUT_OPTIONS = ("registry", "go_version", "app", "env", "registry_cache", "definitions")
 
 
-def options(opts):
-    def deco(f):
+def options(opts: list[Callable[[F], F]]) -> Callable[[F], F]:
+    def deco(f: F) -> F:
         for o in reversed(opts):
             f = o(f)
         return f
     return deco
 
 
-@dataclass
-class Session:
-    """Resolved options of one run; loads and plans at most once."""
-
-    values: dict
-    explicit: dict = field(default_factory=dict)  # options given on the command line or environment
-
-    def get(self, name):
-        return self.values.get(name)
-
-    @property
-    def cwd(self) -> Path:
-        return Path.cwd()
-
-    def overrides(self):
-        from .plan import Overrides
-
-        return Overrides(registry=self.get("registry"), go_version=self.get("go_version"),
-                         app=self.get("app"), env=self.get("env"), registry_cache=self.get("registry_cache"))
-
-    @cached_property
-    def definitions(self):
-        from . import definitions
-        from .plan import apply_overrides
-
-        folder = self.get("definitions")
-        if folder is not None:
-            if not (folder / definitions.PROJECT_FILE).is_file():
-                raise BakegenError(f"--definitions {folder}: no {definitions.PROJECT_FILE} there")
-            shown = definitions.relative_to_cwd(folder.resolve(), self.cwd)
-        else:
-            folder, shown = definitions.default_dir(self.cwd)
-        return apply_overrides(definitions.load(folder, shown), self.overrides())
-
-    @cached_property
-    def bake(self):
-        from .plan import plan
-
-        bake = plan(self.definitions, dt.date.today())
-        for w in bake.warnings:
-            click.echo(f"bakegen: {w}", err=True)
-        return bake
-
-    @property
-    def build_registry(self) -> str:
-        """The registry a build uses, resolved as bake does: --registry, else $REGISTRY (bake's
-        variable), else the definitions'."""
-        return self.get("registry") or os.environ.get("REGISTRY") or self.definitions.project.registry
-
-    def git(self):
-        from . import gitmeta
-
-        apps = [i for i in self.definitions.images if i.kind == "app"]
-        short = apps[0].short_length if apps else 7
-        return gitmeta.read(self.get("repo") or self.cwd, os.environ, short_length=short,
-                            branch=self.get("branch"), commit=self.get("commit"))
-
-    def meta(self):
-        from .plan import plan_meta
-
-        return plan_meta(self.definitions, self.bake, self.git())
-
-    def command(self, output: str | None, sub: str | None = None) -> str:
-        """The command that regenerates the output, for its header: ``$BAKEGEN_COMMAND`` when set
-        (a Make target naming itself), else bakegen with the options that changed the output."""
-        if os.environ.get("BAKEGEN_COMMAND"):
-            return os.environ["BAKEGEN_COMMAND"]
-        words = ["bakegen"] + ([sub] if sub else [])
-        for name in OUTPUT_OPTIONS + (("branch", "commit") if sub else ()):
-            value = self.explicit.get(name)
-            if value is None:
-                continue
-            flag = "--" + name.replace("_", "-")
-            if isinstance(value, bool):
-                words.append(flag if value else "--no-" + name.replace("_", "-"))
-            else:
-                words += [flag, str(value)]
-        if self.get("format") == "json":
-            words += ["--format", "json"]
-        if output:
-            words += ["-o", output]
-        return " ".join(shlex.quote(w) for w in words)
-
-
-def _session(ctx: click.Context, params: dict) -> Session:
-    """Merge this command's options with the ones given before the command name."""
-    parent = ctx.find_root().obj or Session({})
-    values = dict(parent.values)
-    explicit = dict(parent.explicit)
+def _session(ctx: click.Context, params: dict[str, Any]) -> Session:
+    """Merge this command's options with the ones given before the command name, remembering
+    for each where it came from (``--env`` or ``BAKEGEN_ENV``) to blame a bad value on it."""
+    root = ctx.find_root().obj
+    parent = root if isinstance(root, Session) else Session({})
+    values, sources = dict(parent.values), dict(parent.sources)
     for name, value in params.items():
         source = ctx.get_parameter_source(name)
-        if value is not None and source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT"):
-            explicit[name] = value
+        param = next((p for p in ctx.command.params if p.name == name), None)
+        if source is not None and source.name == "ENVIRONMENT" and isinstance(param, click.Option) and param.envvar:
+            sources[name] = str(param.envvar)
+        elif source is not None and source.name == "COMMANDLINE" and param is not None and param.opts:
+            sources[name] = param.opts[0]
         if value is not None or name not in values:
             values[name] = value
-    return Session(values, explicit)
+    return Session(values, sources)
 
 
 def _emit(text: str, output: Path | None) -> None:
@@ -165,12 +84,17 @@ def _emit(text: str, output: Path | None) -> None:
         click.echo(f"bakegen: wrote {output}", err=True)
 
 
+def _warn(bake: BakeFile) -> None:
+    for w in bake.warnings:
+        click.echo(f"bakegen: {w}", err=True)
+
+
 EXAMPLES_MAIN = """\b
 Examples:
-  bakegen > docker-bake.hcl          print the bake file
-  bakegen -o docker-bake.hcl         write it atomically
+  bakegen init                       start bake/ in a base-images repository
+  bakegen init --app svc             start bake/ in a service repository
+  bakegen -o docker-bake.hcl         write the bake file (atomically)
   bakegen --check docker-bake.hcl    exit 1 with a diff when it is stale
-  bakegen --format json -o docker-bake.json
   bakegen meta -o meta.hcl && docker buildx bake -f docker-bake.hcl -f meta.hcl
 """
 
@@ -184,10 +108,10 @@ Examples:
 @click.option("--format", "fmt", type=click.Choice(["hcl", "json"]), default="hcl", show_default=True,
               help="hcl (docker-bake.hcl) or json (docker-bake.json); bake reads both.")
 @click.pass_context
-def cli(ctx: click.Context, output, check_file, fmt, **params):
-    """Generate docker-bake.hcl for the Go toolchain, runtime and app images from their definitions.
+def cli(ctx: click.Context, output: Path | None, check_file: Path | None, fmt: str, **params: Any) -> int | None:
+    """Generate docker-bake.hcl for Go toolchain, runtime and app images from their definitions.
 
-    With no command, prints the bake file to commit. Its per-build values come from `bakegen meta`.
+    With no command, prints the bake file to commit. Its per-commit values come from `bakegen meta`.
     """
     ctx.obj = _session(ctx, {**params, "format": fmt})
     if ctx.invoked_subcommand is not None:
@@ -199,16 +123,16 @@ def cli(ctx: click.Context, output, check_file, fmt, **params):
 
 def cmd_generate(s: Session, output: Path | None, check_file: Path | None) -> int:
     from . import render
+    from .output import check
 
-    target = check_file or output
-    command = s.command(str(target) if target else ("docker-bake.json" if s.get("format") == "json" else "docker-bake.hcl"))
     bake = s.bake
-    text = render.render_json(bake) if s.get("format") == "json" else render.render_hcl(bake, command)
-    from .output import check, read_existing, recorded_command
-
+    _warn(bake)
+    notice = s.check_buildable(bake, check_file or output)
+    if notice:
+        click.echo(notice, err=True)
+    text = render.render_json(bake) if s.get("format") == "json" else render.render_hcl(bake, s.command())
     if check_file is None:
         if output is not None and check(output, text) is None:
-            # Same content: leave the file (and the command its header names) as it is.
             click.echo(f"bakegen: {output} is up to date", err=True)
             return 0
         _emit(text, output)
@@ -218,9 +142,7 @@ def cmd_generate(s: Session, output: Path | None, check_file: Path | None) -> in
         click.echo(f"bakegen: {check_file} is up to date", err=True)
         return 0
     click.echo(diff, nl=False)
-    existing = read_existing(check_file)
-    how = (recorded_command(existing) if existing and not os.environ.get("BAKEGEN_COMMAND") else None) or command
-    click.echo(f"bakegen: {check_file} is stale; regenerate it with: {how}", err=True)
+    click.echo(f"bakegen: {check_file} is stale; regenerate it with: {s.command()}", err=True)
     return 1
 
 
@@ -234,16 +156,16 @@ Examples:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE (atomically).")
 @click.option("--format", "fmt", type=click.Choice(["hcl", "json"]), default="hcl", show_default=True)
 @click.pass_context
-def meta_cmd(ctx, output, fmt, **params):
-    """Print the per-build values (app tags, revision, created, git args) as a bake file.
+def meta_cmd(ctx: click.Context, output: Path | None, fmt: str, **params: Any) -> int:
+    """Print the per-commit values (app tags, revision, created, git args) as a bake file.
 
     Pass it after the committed file: docker buildx bake -f docker-bake.hcl -f META.
     """
     from . import render
 
-    s = _session(ctx, params)
+    s = _session(ctx, {**params, "format": fmt})
     m = s.meta()
-    text = render.render_json(m, per_build=True) if fmt == "json" else render.render_meta_hcl(m, s.command(str(output) if output else None, "meta"))
+    text = render.render_json(m, per_build=True) if fmt == "json" else render.render_meta_hcl(m, s.command("meta"))
     _emit(text, output)
     return 0
 
@@ -251,13 +173,13 @@ def meta_cmd(ctx, output, fmt, **params):
 @cli.command("tags", context_settings=CONTEXT, epilog="""\b
 Examples:
   bakegen tags golang-tools
-  bakegen tags ci-demo-go --env prd
+  bakegen tags ci-demo-go-prd
   REGISTRY=localhost:5000 bakegen tags base
 """)
 @options(SHARED + GIT)
 @click.argument("target")
 @click.pass_context
-def tags_cmd(ctx, target, **params):
+def tags_cmd(ctx: click.Context, target: str, **params: Any) -> int:
     """Print every tag TARGET (or each target of a group) gets in this build, one per line.
 
     The registry is --registry, else $REGISTRY (as bake reads it), else the definitions'.
@@ -266,12 +188,17 @@ def tags_cmd(ctx, target, **params):
     bake = s.bake
     names = _targets_named(bake, target)
     registry = s.build_registry
-    meta = s.meta() if any(bake.target(n).kind == "app" for n in names) else None
+    meta = s.meta() if any(_kind(bake, n) == "app" for n in names) else None
     for name in names:
-        t = (meta.target(name) if meta and bake.target(name).kind == "app" else None) or bake.target(name)
-        for tag in t.tags:
+        t = (meta.target(name) if meta and _kind(bake, name) == "app" else None) or bake.target(name)
+        for tag in t.tags if t else []:
             click.echo(tag.ref(registry))
     return 0
+
+
+def _kind(bake: BakeFile, name: str) -> str:
+    t = bake.target(name)
+    return t.kind if t else ""
 
 
 @cli.command("graph", context_settings=CONTEXT, epilog="""\b
@@ -282,62 +209,45 @@ Examples:
 @options(SHARED)
 @click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True)
 @click.pass_context
-def graph_cmd(ctx, fmt, **params):
+def graph_cmd(ctx: click.Context, fmt: str, **params: Any) -> int:
     """Print the targets and their target: links (build order) as Mermaid or DOT."""
     from . import graph
 
-    bake = _session(ctx, params).bake
-    click.echo(graph.mermaid(bake) if fmt == "mermaid" else graph.dot(bake), nl=False)
+    s = _session(ctx, params)
+    bake, registry = s.bake, s.build_registry
+    click.echo(graph.mermaid(bake, registry) if fmt == "mermaid" else graph.dot(bake, registry), nl=False)
     return 0
 
 
 @cli.command("explain", context_settings=CONTEXT, epilog="""\b
 Examples:
   bakegen explain golang-tools
-  bakegen explain ci-demo-go --env prd
+  bakegen explain ci-demo-go-prd
 """)
 @options(SHARED + GIT)
 @click.argument("target")
 @click.pass_context
-def explain_cmd(ctx, target, **params):
+def explain_cmd(ctx: click.Context, target: str, **params: Any) -> int:
     """Say where each tag, arg, label and context of TARGET comes from.
 
-    Per-build values (the app's tags, revision, created) need git, or --branch and --commit.
+    Per-commit values (the app's tags, revision, created) need git, or --branch and --commit.
     """
+    from .explain import explain
+
     s = _session(ctx, params)
     bake = s.bake
     if target in bake.groups:
         raise BakegenError(f'"{target}" is a group; explain one of its targets: {", ".join(bake.groups[target])}')
     (name,) = _targets_named(bake, target)
     t = bake.target(name)
-    registry = s.build_registry
+    assert t is not None
     try:
-        per_build = s.meta().target(name)
-        note = None
+        per_build, note = s.meta().target(name), None
     except BakegenError as e:
         if t.kind == "app":
             raise
-        per_build, note = None, f"per-build labels not shown: {e}"
-    image = next(i for i in s.definitions.images if i.name == t.image)
-    out = [f"target {t.name}: {t.kind} image {image.name!r} defined at {image.at('image')}"]
-    if note:
-        out.append(f"  ({note})")
-    tags = (per_build.tags if per_build and per_build.tags else t.tags)
-    out.append("tags:" if tags else "tags: none")
-    out += [f"  {tag.ref(registry)}\n      <- {tag.why}" for tag in tags]
-    for title, committed, extra in (("args", t.args, per_build.args if per_build else {}),
-                                    ("labels", t.labels, per_build.labels if per_build else {})):
-        merged = {**committed, **extra}
-        out.append(f"{title}:")
-        for key in sorted(merged):
-            where = "per build (bakegen meta)" if key in extra else "committed file"
-            out.append(f"  {key} = {merged[key].text!r}\n      <- {merged[key].why} [{where}]")
-    if t.contexts:
-        out.append("contexts:")
-        out += [f"  {k} = {v}\n      <- the app's Dockerfile builds FROM {k}; bake builds {v[7:]} first "
-                f"in the same run" for k, v in sorted(t.contexts.items())]
-    out.append(f"platforms: {', '.join(t.platforms)}")
-    click.echo("\n".join(out))
+        per_build, note = None, f"per-commit labels not shown: {e}"
+    click.echo(explain(t, per_build, note, s.definitions, s.build_registry), nl=False)
     return 0
 
 
@@ -349,12 +259,11 @@ Examples:
 then: docker buildx bake --builder bakegen -f docker-bake.hcl -f meta.hcl
 """)
 @click.option("--name", default="bakegen", show_default=True, help="Builder name.")
-@click.option("--driver", type=click.Choice(["docker-container", "remote", "kubernetes"]),
-              default="docker-container", show_default=True)
+@click.option("--driver", type=click.Choice(DRIVERS), default=DRIVERS[0], show_default=True)
 @click.option("--namespace", default="buildkit", show_default=True, help="Kubernetes namespace (kubernetes driver).")
 @click.option("--dry-run", is_flag=True, help="Print the docker buildx commands, run nothing.")
 @click.argument("nodes", nargs=-1, metavar="ENDPOINT=PLATFORM[,PLATFORM]...")
-def builder_cmd(name, driver, namespace, dry_run, nodes):
+def builder_cmd(name: str, driver: str, namespace: str, dry_run: bool, nodes: tuple[str, ...]) -> int:
     """Create a multi-node buildx builder: one native node per platform, no emulation."""
     from . import builder
 
@@ -363,7 +272,31 @@ def builder_cmd(name, driver, namespace, dry_run, nodes):
     return 0
 
 
-def _targets_named(bake, name: str) -> list[str]:
+@cli.command("init", context_settings=CONTEXT, epilog="""\b
+Examples:
+  bakegen init                          the base images: toolchain, Debian and static runtimes
+  bakegen init --app svc                a service built FROM published (or local) base images
+  bakegen init --app svc --context services/svc --registry registry.example.com/team
+then: bakegen -o docker-bake.hcl && docker buildx bake --print
+""")
+@options(SHARED)
+@click.option("--context", "app_context", metavar="DIR", type=click.Path(file_okay=False, path_type=Path),
+              help="The app's source folder (with --app). Default: the current directory.")
+@click.pass_context
+def init_cmd(ctx: click.Context, app_context: Path | None, **params: Any) -> int:
+    """Write bake/ for this repository: the base images, or (--app NAME) one service.
+
+    Never overwrites a file: if one exists, nothing is written.
+    """
+    from .init import run_init
+
+    s = _session(ctx, params)
+    for path in run_init(s, app_context):
+        click.echo(f"bakegen: wrote {path}", err=True)
+    return 0
+
+
+def _targets_named(bake: BakeFile, name: str) -> list[str]:
     if name in bake.groups:
         return bake.groups[name]
     if bake.target(name):
@@ -379,10 +312,7 @@ def main(argv: list[str] | None = None) -> int:
         click.echo(f"bakegen: error: {e}", err=True)
         return 2
     except click.exceptions.Exit as e:
-        return e.exit_code
-    except click.UsageError as e:
-        e.show()
-        return 2
+        return int(e.exit_code)
     except click.ClickException as e:
         e.show()
         return 2

@@ -1,7 +1,11 @@
-"""Branch, commit, dirty state, release tag and build time: from git, CI variables and overrides.
+"""Branch, commit, dirty state, release tag and times: from git, CI variables and overrides.
 
 The only module that runs git. Everything it returns is plain data (``tags.GitState`` plus where
 each value came from, for ``bakegen explain``).
+
+Times are reproducible: ``SOURCE_DATE_EPOCH`` when set, else the committer time of the commit
+(for a base image, of the last commit that changed its definition), so building a commit again
+gives the same labels, tags and digests. Only a work tree with uncommitted changes uses the clock.
 """
 
 from __future__ import annotations
@@ -9,12 +13,12 @@ from __future__ import annotations
 import datetime as dt
 import os
 import subprocess
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping
 
 from .errors import BakegenError
-from .tags import GitState, is_semver_tag
+from .model import GitMeta, GitState, Stamp
+from .tags import is_semver_tag
 
 # Detached HEAD (every CI checkout): the first of these that is set and non-empty names the branch.
 CI_BRANCH_VARIABLES = (
@@ -29,33 +33,24 @@ DETACHED_FALLBACK = "detached"
 OVERRIDES = "pass --branch and --commit (or BAKEGEN_BRANCH and BAKEGEN_COMMIT) to build without git"
 
 
-@dataclass(frozen=True)
-class GitMeta:
-    state: GitState
-    created: str  # RFC 3339, UTC: the build time for the "created" label
-    sources: dict[str, str]  # field -> where its value came from
-
-
-def _git(repo: Path, *args: str) -> subprocess.CompletedProcess:
+def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
     try:
-        return subprocess.run(
-            ["git", "-C", str(repo), *args],
-            capture_output=True, text=True, check=False,
-            env={**os.environ, "LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0"},
-        )
+        return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True,
+                              check=False, env={**os.environ, "LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0"})
     except FileNotFoundError:
         raise BakegenError(f"git is not installed; {OVERRIDES}") from None
 
 
-def build_time(env: Mapping[str, str], now: dt.datetime | None = None) -> tuple[dt.datetime, str]:
-    """``SOURCE_DATE_EPOCH`` when set, else now; always UTC."""
+def source_date_epoch(env: Mapping[str, str]) -> int | None:
     raw = env.get("SOURCE_DATE_EPOCH", "").strip()
-    if raw:
-        try:
-            return dt.datetime.fromtimestamp(int(raw), dt.timezone.utc), "SOURCE_DATE_EPOCH"
-        except (ValueError, OverflowError, OSError):
-            raise BakegenError(f'SOURCE_DATE_EPOCH="{raw}" is not a number of seconds') from None
-    return (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc), "the clock (UTC)"
+    if not raw:
+        return None
+    try:
+        value = int(raw)
+        dt.datetime.fromtimestamp(value, dt.timezone.utc)
+    except (ValueError, OverflowError, OSError):
+        raise BakegenError("is not a number of seconds", f'SOURCE_DATE_EPOCH="{raw}"') from None
+    return value
 
 
 def ci_branch(env: Mapping[str, str]) -> tuple[str, str] | None:
@@ -68,77 +63,98 @@ def ci_branch(env: Mapping[str, str]) -> tuple[str, str] | None:
     return None
 
 
-def read(
-    repo: Path,
-    env: Mapping[str, str],
-    *,
-    short_length: int = 7,
-    branch: str | None = None,
-    commit: str | None = None,
-    now: dt.datetime | None = None,
-) -> GitMeta:
-    """Read what the app's tags need. ``branch`` and ``commit`` override git; with both, git is
-    optional (outside a repository the tree counts as clean)."""
-    if not 4 <= short_length <= 40:
-        raise BakegenError(f"short commit length {short_length} is outside 4..40")
-    when, when_source = build_time(env, now)
-    sources = {"time": when_source}
-    dirty, version_tag = False, None
-
-    top = _git(repo, "rev-parse", "--show-toplevel")
-    if top.returncode == 0:
-        head = _git(repo, "rev-parse", "--verify", "--quiet", "HEAD^{commit}")
-        if head.returncode != 0 and not commit:
-            raise BakegenError(f"the git repository at {top.stdout.strip()} has no commits yet; {OVERRIDES}")
-        if head.returncode == 0:
-            status = _git(repo, "status", "--porcelain", "--untracked-files=no")
-            dirty = bool(status.stdout.strip())
-            if dirty:
-                sources["dirty"] = "git status: tracked files have uncommitted changes"
-        if commit is None:
-            commit = head.stdout.strip()
-            sources["commit"] = "git rev-parse HEAD"
-            points_at = _git(repo, "tag", "--points-at", "HEAD").stdout.split()
-            semver_tags = [t for t in points_at if is_semver_tag(t)]
-            if semver_tags:
-                version_tag = _newest_semver(semver_tags)
-                sources["version_tag"] = f"git tag {version_tag} points at HEAD"
-        if branch is None:
-            ref = _git(repo, "symbolic-ref", "--quiet", "--short", "HEAD")
-            if ref.returncode == 0 and ref.stdout.strip():
-                branch = ref.stdout.strip()
-                sources["branch"] = "git symbolic-ref HEAD"
-    elif not (branch and commit):
-        raise BakegenError(f"{repo} is not in a git repository; {OVERRIDES}")
-
-    if branch is None:
-        found = ci_branch(env)
-        if found:
-            branch, sources["branch"] = found
-        else:
-            branch = DETACHED_FALLBACK
-            sources["branch"] = (f'"{DETACHED_FALLBACK}": HEAD is detached and no CI branch variable '
-                                 f"({', '.join(n for n, _ in CI_BRANCH_VARIABLES)}) is set")
-    sources.setdefault("branch", "--branch")
-    sources.setdefault("commit", "--commit")
-    commit = commit.strip()
-    if not commit:
-        raise BakegenError(f"the commit is empty; {OVERRIDES}")
-    state = GitState(
-        branch=branch,
-        commit=commit,
-        short=commit[:short_length],
-        dirty=dirty,
-        version_tag=version_tag,
-        timestamp=when.strftime("%Y%m%d%H%M"),
-    )
-    return GitMeta(state, when.strftime("%Y-%m-%dT%H:%M:%SZ"), sources)
+def _commit_info(repo: Path, rev: str) -> tuple[str, int] | None:
+    """(full hash, committer time) of ``rev``, or None when git does not know it."""
+    out = _git(repo, "log", "-1", "--no-show-signature", "--format=%H %ct", rev, "--")
+    fields = out.stdout.split()
+    return (fields[0], int(fields[1])) if out.returncode == 0 and len(fields) == 2 else None
 
 
-def _newest_semver(names: list[str]) -> str:
+def _is_dirty(repo: Path, paths: Sequence[str] = ()) -> bool:
+    status = _git(repo, "status", "--porcelain", "--untracked-files=no", "--", *paths)
+    return bool(status.stdout.strip())
+
+
+def _release_tag(repo: Path, commit: str) -> str | None:
+    names = _git(repo, "tag", "--points-at", commit).stdout.split()
+    semver_tags = [t for t in names if is_semver_tag(t)]
+    if not semver_tags:
+        return None
     import semver
 
-    def key(name: str):
-        return semver.Version.parse(name.removeprefix("v"))
+    return max(semver_tags, key=lambda name: semver.Version.parse(name.removeprefix("v")))
 
-    return max(names, key=key)
+
+def _branch(repo: Path | None, env: Mapping[str, str]) -> tuple[str, str]:
+    if repo is not None:
+        ref = _git(repo, "symbolic-ref", "--quiet", "--short", "HEAD")
+        if ref.returncode == 0 and ref.stdout.strip():
+            return ref.stdout.strip(), "git symbolic-ref HEAD"
+    found = ci_branch(env)
+    if found:
+        return found
+    names = ", ".join(n for n, _ in CI_BRANCH_VARIABLES)
+    return DETACHED_FALLBACK, f'"{DETACHED_FALLBACK}": HEAD is detached and no CI branch variable ({names}) is set'
+
+
+def _top(repo: Path) -> Path | None:
+    top = _git(repo, "rev-parse", "--show-toplevel")
+    return Path(top.stdout.strip()) if top.returncode == 0 else None
+
+
+def _stamp(commit: str, committed: int | None, dirty: bool, env: Mapping[str, str],
+           now: dt.datetime | None) -> Stamp:
+    epoch = source_date_epoch(env)
+    if epoch is not None:
+        return Stamp(commit, epoch, "SOURCE_DATE_EPOCH")
+    if committed is not None and not dirty:
+        return Stamp(commit, committed, "the commit's committer time")
+    clock = int((now or dt.datetime.now(dt.timezone.utc)).timestamp())
+    return Stamp(commit, clock, "the clock (uncommitted changes)" if dirty else "the clock (no git commit)")
+
+
+def read(repo: Path, env: Mapping[str, str], *, branch: str | None = None, commit: str | None = None,
+         now: dt.datetime | None = None) -> GitMeta:
+    """Read what the app's tags need. ``branch`` and ``commit`` override git; with both, git is
+    optional (outside a repository the tree counts as clean)."""
+    top = _top(repo)
+    if top is None and not (branch and commit):
+        raise BakegenError(f"{repo} is not in a git repository; {OVERRIDES}")
+    sources = {"branch": "--branch", "commit": "--commit"}
+    head = _commit_info(top, "HEAD") if top else None
+    if top and head is None and not commit:
+        raise BakegenError(f"the git repository at {top} has no commits yet; {OVERRIDES}")
+    if commit is not None and not commit.strip():
+        raise BakegenError(f"the commit is empty; {OVERRIDES}")
+    info = (_commit_info(top, commit.strip()) if top and commit else head)
+    full = info[0] if info else (commit or "").strip()
+    if commit is None:
+        sources["commit"] = "git rev-parse HEAD"
+    dirty = bool(top and head and full == head[0] and _is_dirty(top))
+    if dirty:
+        sources["dirty"] = "git status: tracked files have uncommitted changes"
+    version_tag = _release_tag(top, full) if top and info else None
+    if version_tag:
+        sources["version_tag"] = f"git tag {version_tag} points at {full[:12]}"
+    if branch is None:
+        branch, sources["branch"] = _branch(top, env)
+    stamp = _stamp(full, info[1] if info else None, dirty, env, now)
+    sources["time"] = stamp.source
+    timestamp = dt.datetime.fromtimestamp(stamp.epoch, dt.timezone.utc).strftime("%Y%m%d%H%M")
+    state = GitState(branch=branch, commit=full, dirty=dirty, version_tag=version_tag, timestamp=timestamp)
+    return GitMeta(state, stamp, sources, top)
+
+
+def last_change(meta: GitMeta, paths: Sequence[str], env: Mapping[str, str],
+                now: dt.datetime | None = None) -> Stamp:
+    """The stamp of a base image: the last commit (up to the build's) that changed any of
+    ``paths`` (relative to the current directory), so an image whose definition did not change
+    keeps its ``created`` and ``revision``, and its digest. Without git, the build's own stamp."""
+    if meta.repo is None or not paths:
+        return meta.stamp
+    out = _git(Path.cwd(), "log", "-1", "--no-show-signature", "--format=%H %ct", meta.state.commit, "--", *paths)
+    fields = out.stdout.split()
+    if out.returncode != 0 or len(fields) != 2:
+        return meta.stamp  # not tracked here (built-in definitions): the build's commit
+    dirty = meta.state.dirty and _is_dirty(Path.cwd(), paths)
+    return _stamp(fields[0], int(fields[1]), dirty, env, now)

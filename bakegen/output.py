@@ -1,4 +1,4 @@
-"""Writing generated text: atomically, or checking a file against it with a unified diff."""
+"""The one module that writes files: atomically, or checking a file against text with a diff."""
 
 from __future__ import annotations
 
@@ -7,30 +7,21 @@ from pathlib import Path
 
 from .errors import BakegenError
 
-REGENERATE = "# Regenerate with: "
 
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write through a temporary file in the same folder and rename it over ``path``: a reader
-    sees the old file or the new one, never a half-written one. An existing file keeps its mode."""
-    import tempfile
-
+def write_atomic_bytes(path: Path, data: bytes, *, mode: int | None = None, quiet: bool = False) -> None:
+    """Write through a new file in the same folder, renamed over ``path``: a reader sees the old
+    file or the new one, never a half-written one. An existing file keeps its mode; a new one
+    gets ``mode`` (default: 0666 less the umask). ``quiet``: a failure is ignored (caches)."""
     path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        mode = path.stat().st_mode & 0o7777 if path.exists() else None
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as e:
-        raise BakegenError(f"cannot write {path}: {e.strerror or e}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
+        if mode is None:
+            mode = path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask()
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        if mode is None:
-            umask = os.umask(0)
-            os.umask(umask)
-            mode = 0o666 & ~umask
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except OSError as e:
@@ -38,21 +29,33 @@ def write_atomic(path: Path, text: str) -> None:
             os.unlink(tmp)
         except OSError:
             pass
-        raise BakegenError(f"cannot write {path}: {e.strerror or e}") from None
+        if not quiet:
+            raise BakegenError(f"cannot write {path}: {e.strerror or e}") from None
 
 
-def _comparable(text: str) -> list[str]:
-    """Lines as ``--check`` compares them: the "Regenerate with" line names whichever command
-    wrote the file (``make generate``, ``bakegen -o ...``) and is not compared."""
-    return [line for line in text.splitlines(keepends=True) if not line.startswith(REGENERATE)]
+def _umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
 
 
-def recorded_command(text: str) -> str | None:
-    """The command a generated file's header names, if it has one."""
-    for line in text.splitlines()[:5]:
-        if line.startswith(REGENERATE):
-            return line[len(REGENERATE):]
-    return None
+def write_atomic(path: Path, text: str) -> None:
+    write_atomic_bytes(path, text.encode("utf-8"))
+
+
+def write_new_files(files: dict[Path, str]) -> None:
+    """Create every file (and its folders), or none: an existing one is an error naming it."""
+    existing = sorted(str(p) for p in files if p.exists())
+    if existing:
+        raise BakegenError(f"{existing[0]} already exists; bakegen init never overwrites a file "
+                           "(move it away or edit it by hand)")
+    for path in sorted(files):
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise BakegenError(f"cannot create {path.parent}: {e.strerror or e}") from None
+    for path, text in sorted(files.items()):
+        write_atomic(path, text)
 
 
 def read_existing(path: Path) -> str | None:
@@ -65,20 +68,14 @@ def read_existing(path: Path) -> str | None:
 
 
 def check(path: Path, expected: str) -> str | None:
-    """None when ``path`` holds ``expected``; else a unified diff from the file to ``expected``
-    (in which the file keeps its own "Regenerate with" line, the one line not compared)."""
-    path = Path(path)
-    actual = read_existing(path) or ""
-    if _comparable(actual) == _comparable(expected):
+    """None when ``path`` holds exactly ``expected``; else a unified diff from the file to it."""
+    actual = read_existing(path)
+    if actual == expected:
         return None
-    command = recorded_command(actual)
-    if command is not None:
-        expected = "".join(REGENERATE + command + "\n" if line.startswith(REGENERATE) else line
-                           for line in expected.splitlines(keepends=True))
     import difflib
 
     diff = difflib.unified_diff(
-        actual.splitlines(keepends=True), expected.splitlines(keepends=True),
-        fromfile=f"{path} (committed)", tofile=f"{path} (bakegen)",
+        (actual or "").splitlines(keepends=True), expected.splitlines(keepends=True),
+        fromfile=f"{path} (committed)" if actual is not None else f"{path} (missing)", tofile=f"{path} (bakegen)",
     )
     return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in diff)

@@ -22,6 +22,14 @@ class Arch:
     go_file: str
     protoc_file: str | None
 
+    def go_archive(self, version: str) -> str:
+        """The Go release file for this platform: ``go1.24.2.linux-amd64.tar.gz``, or the source
+        release where Go publishes no binary (``go1.24.2.src.tar.gz``)."""
+        return f"go{version}.{self.go_file}.tar.gz"
+
+    def protoc_archive(self, version: str) -> str | None:
+        return f"protoc-{version}-{self.protoc_file}.zip" if self.protoc_file else None
+
 
 ARCHES: dict[str, Arch] = {
     a.platform: a
@@ -38,6 +46,10 @@ ARCHES: dict[str, Arch] = {
         Arch("linux/riscv64", "riscv64", "linux-riscv64", None),
     )
 }
+
+# The machines builds usually run on: the toolchain always carries their Go release files, since
+# their Go cross-compiles the tools (and Go itself where no binary release exists).
+BUILD_MACHINES = ("linux/amd64", "linux/arm64")
 
 # Spellings that mean the same platform; bakegen writes the canonical one.
 _ALIASES = {
@@ -64,11 +76,6 @@ class Suite:
     number: int
     end_of_life: _dt.date | None  # the end of its LTS: no security updates after this day
     dpkg_arches: frozenset[str]
-
-    @property
-    def suffix(self) -> str:
-        """The tag suffix the seed uses for a Debian base: ``debian11``."""
-        return f"debian{self.number}"
 
 
 _COMMON = frozenset({"amd64", "arm64", "armhf", "armel", "i386", "ppc64el", "s390x"})

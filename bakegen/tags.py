@@ -1,31 +1,29 @@
-"""Where every tag of every image is decided: Docker's tag grammar, image names, the app's tags.
-
-Versioned images get their version aliases from ``versions.version_tags``; this module turns
-those, the runtime's variant tags and the app's git-derived tags into valid Docker tags, and
-holds the ``latest`` policy of the app.
+"""Where every tag and image reference is decided, except the version aliases of a versioned
+image (``versions.version_tags``): Docker's tag and name grammar, the registry, references to
+published bases, variant suffixes, runtime and cache tags, and the app's git-derived tags with
+its ``latest`` policy.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-
 from .errors import BakegenError
+from .model import GitState, Ref
 from .versions import Alias
 
 MAX_TAG = 128
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _NOT_TAG_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")
-# Docker's distribution/reference grammar for the path and for the registry host.
-_PATH_COMPONENT = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$")
-_HOST = re.compile(
-    r"^(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
-    r"(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*(?::[0-9]+)?$"
-)
-_SEMVER_TAG = re.compile(
-    r"^v?(?P<major>0|[1-9]\d*)\.(?P<minor>0|[1-9]\d*)\.(?P<patch>0|[1-9]\d*)"
-    r"(?:-(?P<pre>[0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$"
-)
+# Docker's distribution/reference grammar, written so Go's RE2 (the bake file's validation of
+# the REGISTRY variable) and Python's re read it the same way.
+_LABEL = r"[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?"
+HOST_PATTERN = rf"{_LABEL}(\.{_LABEL})*(:[0-9]+)?"
+COMPONENT_PATTERN = r"[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*"
+REGISTRY_PATTERN = rf"^{HOST_PATTERN}(/{COMPONENT_PATTERN})*$"
+_COMPONENT = re.compile(rf"^{COMPONENT_PATTERN}$")
+_REGISTRY = re.compile(REGISTRY_PATTERN)
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+REGISTRY_FIELD = "{registry}"
 
 
 def is_valid_tag(tag: str) -> bool:
@@ -35,75 +33,128 @@ def is_valid_tag(tag: str) -> bool:
 def sanitize(text: str, fallback: str = "unknown") -> str:
     """Any text as a valid tag part: runs of characters outside ``[A-Za-z0-9_.-]`` become ``-``,
     leading ``.``/``-`` are dropped, and an empty result becomes ``fallback``.
-    Not truncated here: ``app_tag`` decides which part gives way."""
+    Not truncated here: ``app_tags`` decides which part gives way."""
     cleaned = _NOT_TAG_CHARS.sub("-", text).lstrip(".-")
     return cleaned or fallback
 
 
 def check_tag(tag: str, where: str) -> str:
     if not is_valid_tag(tag):
-        raise BakegenError(
-            f'"{tag}" is not a valid Docker tag ([A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}})', where
-        )
+        raise BakegenError(f'"{tag}" is not a valid Docker tag ([A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}})', where)
     return tag
 
 
 def check_path(path: str, where: str) -> str:
     """An image path below the registry (``common/tools/golang``): lower-case components."""
-    parts = path.split("/")
-    bad = [p for p in parts if not _PATH_COMPONENT.match(p)]
+    bad = [p for p in path.split("/") if not _COMPONENT.match(p)]
     if bad:
         hint = " (image names must be lower-case)" if any(p.lower() != p for p in bad) else ""
-        raise BakegenError(
-            f'"{path}" is not a valid image name: component "{bad[0]}" must match '
-            f"[a-z0-9]+ joined by . _ __ or -{hint}",
-            where,
-        )
+        raise BakegenError(f'"{path}" is not a valid image name: component "{bad[0]}" must match '
+                           f"[a-z0-9]+ joined by . _ __ or -{hint}", where)
     return path
 
 
 def check_registry(registry: str, where: str) -> str:
-    """``HOST[:PORT][/PREFIX...]``: a host as Docker parses it, then lower-case path components."""
-    host, _, prefix = registry.strip().partition("/")
-    if not host or not _HOST.match(host) or (not prefix and registry.endswith("/")):
-        raise BakegenError(f'"{registry}" is not a valid registry: expected HOST[:PORT][/PREFIX]', where)
-    if prefix:
-        check_path(prefix, where)
-    return registry.strip()
+    """``HOST[:PORT][/PREFIX...]``, the same rule the bake file's REGISTRY validation applies."""
+    if not _REGISTRY.match(registry):
+        raise BakegenError(f'"{registry}" is not a valid registry: expected HOST[:PORT][/PREFIX] '
+                           "(lower-case prefix)", where)
+    return registry
 
 
-@dataclass(frozen=True)
-class GitState:
-    """What the app's tags depend on: the result of ``gitmeta``, reduced to plain values."""
-
-    branch: str
-    commit: str  # full hash
-    short: str  # abbreviated hash
-    dirty: bool
-    version_tag: str | None  # a semver git tag exactly at HEAD (v1.4.2), if any
-    timestamp: str  # YYYYmmddHHMM, UTC
+def is_reference(text: str) -> bool:
+    """A published image (``{registry}/common/tools/golang:1.24``) rather than the name of an
+    image defined beside the app."""
+    return "/" in text or ":" in text or "@" in text
 
 
-def app_tags(
-    git: GitState,
-    env: str,
-    latest_envs: tuple[str, ...],
-    latest_branches: tuple[str, ...],
-) -> list[Alias]:
-    """The app's tags for one build: ``<branch>-<sha>-<time>`` (``-dirty`` after the sha when the
-    work tree has uncommitted changes), the semver tags of a release tag at HEAD, and ``latest``.
+def parse_reference(text: str, where: str) -> Ref:
+    """A published base: ``{registry}/path:tag`` (the build's registry) or a full reference,
+    ``@sha256:`` digest allowed. A tag or a digest is required: ``latest`` moves."""
+    name, _, digest = text.partition("@")
+    if digest and not _DIGEST.match(digest):
+        raise BakegenError(f'"{text}": a digest must be sha256:<64 hex digits>', where)
+    slash = name.rfind("/")
+    colon = name.rfind(":")
+    tag = name[colon + 1:] if colon > slash else ""
+    repo = name[:colon] if colon > slash else name
+    if not tag and not digest:
+        raise BakegenError(f'"{text}" names no tag or digest; write one (…:1.24): "latest" moves', where)
+    if tag:
+        check_tag(tag, where)
+    if repo.startswith(REGISTRY_FIELD + "/"):
+        check_path(repo[len(REGISTRY_FIELD) + 1:], where)
+        return Ref(text[len(REGISTRY_FIELD) + 1:], registry=True)
+    if REGISTRY_FIELD in repo:
+        raise BakegenError(f'"{text}": {REGISTRY_FIELD} may only start a reference', where)
+    first, sep, rest = repo.partition("/")
+    if sep and ("." in first or ":" in first or first == "localhost"):
+        check_registry(first, where)
+        check_path(rest, where)
+    else:
+        check_path(repo, where)
+    return Ref(text, registry=False)
 
-    A dirty tree never gets ``latest`` or release tags: they would name code that is not committed.
-    """
-    sha = sanitize(git.short)
-    tail = f"-{sha}{'-dirty' if git.dirty else ''}-{git.timestamp}"
-    branch = sanitize(git.branch)
-    room = MAX_TAG - len(tail)
+
+def variant_suffix(suite_number: int) -> str:
+    """The tag suffix of a Debian variant, as the seed writes it: ``debian11``."""
+    return f"debian{suite_number}"
+
+
+def runtime_tag(prefix: str, suffix: str, where: str) -> str:
+    """A runtime image's tag: the variant suffix behind the definition's ``tag_prefix``."""
+    return check_tag(f"{prefix}{suffix}", where)
+
+
+def cache_tag(suffix: str, where: str) -> str:
+    """The registry cache ref's tag beside an image: ``buildcache[-<suffix>]``."""
+    return check_tag("buildcache" + (f"-{suffix}" if suffix else ""), where)
+
+
+def _semver(git_tag: str) -> tuple[str, str, str, str] | None:
+    """(major, minor, patch, prerelease) of a semver git tag (``v1.4.2``), else None."""
+    import semver
+
+    try:
+        v = semver.Version.parse(git_tag.removeprefix("v"))
+    except ValueError:
+        return None
+    return str(v.major), str(v.minor), str(v.patch), v.prerelease or ""
+
+
+def is_semver_tag(name: str) -> bool:
+    return _semver(name) is not None
+
+
+def _stem(git: GitState, short_length: int, reserve: int) -> str:
+    """``<branch>-<sha>[-dirty]``, the branch shortened so that ``reserve`` more characters fit
+    in a tag: the commit part is never cut."""
+    tail = f"-{sanitize(git.short(short_length))}{'-dirty' if git.dirty else ''}"
+    room = MAX_TAG - reserve - len(tail)
     if room < 1:
         raise BakegenError(f"the commit and time parts alone are too long for a tag: {tail[1:]}")
+    branch = sanitize(git.branch)
     if len(branch) > room:
         branch = branch[:room].rstrip(".-") or branch[:1]
-    tags = [Alias(branch + tail, f"branch {git.branch!r}, commit {git.short}, build time {git.timestamp} UTC"
+    return branch + tail
+
+
+def app_version(git: GitState, short_length: int) -> str:
+    """What the app's binary and version label call this build: the release at the commit, else
+    ``<branch>-<sha>[-dirty]``. No time: the same commit gives the same binary."""
+    release = release_tags(git.version_tag) if git.version_tag and not git.dirty else []
+    return release[0].tag if release else _stem(git, short_length, 0)
+
+
+def app_tags(git: GitState, short_length: int, env: str, latest_envs: tuple[str, ...],
+             latest_branches: tuple[str, ...]) -> list[Alias]:
+    """The app's tags for one build: ``<branch>-<sha>-<time>`` (``-dirty`` after the sha when the
+    work tree has uncommitted changes), the semver tags of a release tag at the commit, and
+    ``latest``. A dirty tree never gets ``latest`` or release tags: they would name code that is
+    not committed."""
+    stem = _stem(git, short_length, len(git.timestamp) + 1)
+    tags = [Alias(f"{stem}-{git.timestamp}",
+                  f"branch {git.branch!r}, commit {git.short(short_length)}, time {git.timestamp} UTC"
                   + (", dirty work tree" if git.dirty else ""))]
     if git.dirty:
         return tags
@@ -116,21 +167,18 @@ def app_tags(
 
 
 def release_tags(git_tag: str) -> list[Alias]:
-    """A semver git tag at HEAD (``v1.4.2``) gives ``1.4.2``, ``1.4`` and ``1``; a pre-release
-    (``v1.5.0-rc.1``) only its full version; ``v0.x`` gets no ``0``. Build metadata (``+...``) is dropped: ``+`` is not
-    allowed in a tag."""
-    m = _SEMVER_TAG.match(git_tag)
-    if not m:
+    """A semver git tag (``v1.4.2``) gives ``1.4.2``, ``1.4`` and ``1``; a pre-release
+    (``v1.5.0-rc.1``) only its full version; ``v0.x`` gets no ``0``. Build metadata (``+...``) is
+    dropped: ``+`` is not allowed in a tag."""
+    parts = _semver(git_tag)
+    if parts is None:
         return []
-    full = f"{m['major']}.{m['minor']}.{m['patch']}"
-    why = f"git tag {git_tag} at HEAD"
-    if m["pre"]:
-        return [Alias(sanitize(f"{full}-{m['pre']}"), f"{why} (a pre-release gets only its full version)")]
-    tags = [Alias(full, why), Alias(f"{m['major']}.{m['minor']}", why)]
-    if m["major"] != "0":  # 0.x promises no compatibility, so no "0" alias
-        tags.append(Alias(m["major"], why))
+    major, minor, patch, pre = parts
+    full = f"{major}.{minor}.{patch}"
+    why = f"git tag {git_tag} at the commit"
+    if pre:
+        return [Alias(sanitize(f"{full}-{pre}"), f"{why} (a pre-release gets only its full version)")]
+    tags = [Alias(full, why), Alias(f"{major}.{minor}", why)]
+    if major != "0":  # 0.x promises no compatibility, so no "0" alias
+        tags.append(Alias(major, why))
     return tags
-
-
-def is_semver_tag(name: str) -> bool:
-    return bool(_SEMVER_TAG.match(name))

@@ -39,4 +39,6 @@ image "golang-tools" {
 
   pull       = true
   provenance = false
+  # Shared scripts (bake/lib): the Dockerfile's bakegen-lib build context.
+  contexts   = { bakegen-lib = "../lib" }
 }

@@ -1,0 +1,70 @@
+"""The per-build bake file (``bakegen meta``), passed to bake after the committed one. Pure.
+
+Every target gets ``created`` and ``revision`` labels and the ``SOURCE_DATE_EPOCH`` build arg from
+its stamp (see ``gitmeta``): a base image's stamp is the last commit that changed its definition,
+so rebuilding it unchanged gives the same digest. An app also gets its tags (branch-commit-time,
+release tags, ``latest``), its version label and the git build args; nothing in them comes from
+the clock, so an unchanged app is not rebuilt.
+"""
+
+from __future__ import annotations
+
+from .apps import app_repository
+from .errors import BakegenError
+from .model import BakeFile, Definitions, GitMeta, Stamp, Tag, Target, Value
+from .tags import app_tags, app_version, check_tag
+from .targets import OCI
+
+
+def _labels(stamp: Stamp, origin: str) -> dict[str, Value]:
+    return {
+        OCI + "created": Value(stamp.created, f"{origin}: time from {stamp.source}"),
+        OCI + "revision": Value(stamp.commit, f"{origin}: commit {stamp.commit[:12]}"),
+    }
+
+
+def _app(t: Target, mt: Target, defs: Definitions, git: GitMeta) -> None:
+    image = defs.image(t.image)
+    s = git.state
+    origin = (f"; branch from {git.sources['branch']}, commit from {git.sources['commit']}, "
+              f"time from {git.sources['time']}")
+    aliases = app_tags(s, image.short_length, t.env, image.latest_envs, image.latest_branches)
+    path = app_repository(image, t.env)
+    mt.tags = [Tag(path, check_tag(a.tag, "git"), a.rule + origin) for a in aliases]
+    version = app_version(s, image.short_length)
+    mt.labels[OCI + "version"] = Value(version, "the release tag at the commit, else branch and commit")
+    values = {
+        "GIT_BRANCH": Value(s.branch, f"branch from {git.sources['branch']}"),
+        "GIT_COMMIT_ID": Value(s.short(image.short_length),
+                               f"commit from {git.sources['commit']}, {image.short_length} characters"),
+        "VERSION": Value(version, "the release tag at the commit, else branch and commit (no time)"),
+    }
+    mt.args.update({k: v for k, v in values.items() if k in image.dockerfile_args})
+
+
+def plan_meta(defs: Definitions, bake: BakeFile, git: GitMeta, stamps: dict[str, Stamp]) -> BakeFile:
+    """The per-build file for every target of ``bake``. ``stamps`` has the stamp of each base
+    image (by image name); apps use the build's own."""
+    targets = []
+    for t in bake.targets:
+        stamp = git.stamp if t.kind == "app" else stamps.get(t.image, git.stamp)
+        origin = "the build's commit" if t.kind == "app" else f"the last change to {defs.image(t.image).folder}"
+        mt = Target(name=t.name, image=t.image, kind=t.kind, description="", context="", dockerfile="",
+                    platforms=[], env=t.env, labels=_labels(stamp, origin))
+        mt.args["SOURCE_DATE_EPOCH"] = Value(str(stamp.epoch), f"{origin}: time from {stamp.source}")
+        if t.kind == "app":
+            _app(t, mt, defs, git)
+        mt.labels = dict(sorted(mt.labels.items()))
+        mt.args = dict(sorted(mt.args.items()))
+        targets.append(mt)
+    _check_unique(bake, targets)
+    return BakeFile([], {}, targets, [])
+
+
+def _check_unique(bake: BakeFile, meta: list[Target]) -> None:
+    seen: dict[str, str] = {}
+    for t in list(bake.targets) + meta:
+        for tag in t.tags:
+            ref = f"{tag.path}:{tag.tag}"
+            if seen.setdefault(ref, t.name) != t.name:
+                raise BakegenError(f'targets "{seen[ref]}" and "{t.name}" would both push ${{REGISTRY}}/{ref}')

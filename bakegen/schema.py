@@ -1,0 +1,114 @@
+"""What a definition may say: every key of ``bakegen.hcl`` and of each kind of image, its type
+and its default. Pure; ``definitions`` applies it to what the HCL reader returns."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+Convert = Callable[[Any, str], Any]
+
+
+def as_str(v: Any, key: str) -> str:
+    if isinstance(v, bool) or not isinstance(v, (str, int, float)):
+        raise TypeError(f"{key} must be a string")
+    return str(v)
+
+
+def as_bool(v: Any, key: str) -> bool:
+    if not isinstance(v, bool):
+        raise TypeError(f"{key} must be true or false")
+    return v
+
+
+def as_int(v: Any, key: str) -> int:
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise TypeError(f"{key} must be a whole number")
+    return v
+
+
+def as_strs(v: Any, key: str) -> tuple[str, ...]:
+    if not isinstance(v, list):
+        raise TypeError(f"{key} must be a list of strings")
+    return tuple(as_str(x, key) for x in v)
+
+
+def as_map(v: Any, key: str) -> tuple[tuple[str, str], ...]:
+    if not isinstance(v, dict):
+        raise TypeError(f"{key} must be a map of strings")
+    return tuple(sorted((str(k), as_str(x, key)) for k, x in v.items()))
+
+
+def as_map_of_maps(v: Any, key: str) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
+    if not isinstance(v, dict) or not all(isinstance(x, dict) for x in v.values()):
+        raise TypeError(f'{key} must be a map of maps, like {{ "1.24.99" = {{ "linux-amd64" = "<sha256>" }} }}')
+    return tuple(sorted((str(k), as_map(x, key)) for k, x in v.items()))
+
+
+REQUIRED = object()  # the key has no default
+Keys = dict[str, tuple[Convert, Any]]
+
+PROJECT_KEYS: Keys = {
+    "registry": (as_str, REQUIRED),
+    "authors": (as_str, ""),
+    "source": (as_str, ""),
+    "platforms": (as_strs, ("linux/amd64", "linux/arm64")),
+    "network": (as_str, ""),
+    "extra_hosts": (as_map, ()),
+    "debian_mirror": (as_str, "http://deb.debian.org"),
+    "registry_cache": (as_bool, False),
+}
+
+COMMON_KEYS: Keys = {
+    "kind": (as_str, REQUIRED),
+    "repository": (as_str, REQUIRED),
+    "description": (as_str, ""),
+    "context": (as_str, "."),
+    "dockerfile": (as_str, "Dockerfile"),
+    "platforms": (as_strs, None),  # None: the project's
+    "pull": (as_bool, True),
+    "provenance": (as_bool, False),
+    "network": (as_str, None),
+    "extra_hosts": (as_map, None),
+    "registry_cache": (as_bool, None),
+    "contexts": (as_map, ()),  # named build contexts: folders relative to the definition
+}
+KIND_KEYS: dict[str, Keys] = {
+    "toolchain": {
+        "versions": (as_strs, REQUIRED),
+        "variants": (as_strs, ("bullseye",)),
+        "aliases": (as_strs, ("minor",)),
+        "base_image": (as_str, "debian:{suite}-slim"),
+        "go_download_url": (as_str, "https://dl.google.com/go"),
+        "goproxy": (as_str, "https://proxy.golang.org,direct"),
+        "gosumdb": (as_str, "sum.golang.org"),
+        "protoc_version": (as_str, ""),
+        "protoc_download_url": (as_str, "https://github.com/protocolbuffers/protobuf/releases/download"),
+        "tools": (as_strs, ()),
+        "go_checksums": (as_map_of_maps, ()),
+        "protoc_checksums": (as_map_of_maps, ()),
+    },
+    "runtime": {
+        "variants": (as_strs, ("bullseye",)),
+        "base_image": (as_str, "debian:{suite}-slim"),
+        "tag_prefix": (as_str, ""),
+        "static": (as_bool, False),
+    },
+    "app": {
+        "env": (as_str, None),
+        "envs": (as_strs, None),
+        "toolchain": (as_str, ""),
+        "toolchain_version": (as_str, ""),
+        "toolchain_variant": (as_str, ""),
+        "runtime": (as_str, ""),
+        "runtime_variant": (as_str, ""),
+        "cgo": (as_bool, False),
+        "config": (as_str, "etc/app_{env}.yaml"),
+        "latest_envs": (as_strs, ("prd",)),
+        "latest_branches": (as_strs, ("main", "master")),
+        "short_length": (as_int, 7),
+        "main_package": (as_str, "."),
+    },
+}
+KINDS = tuple(KIND_KEYS)
+DEFAULT_ENVS = ("dev",)
