@@ -1,13 +1,17 @@
 # bakegen: generate docker-bake.hcl from bake/ and build the images with docker buildx bake.
-#   make bake BAKE_ARGS=--push        generate both files, then build (and push)
+#   make bake BAKE_ARGS=--push        generate both files, then build (and push) every target
+#   make bake-apps / make bake-base   only the apps (the daily path) / only the base images
 #   make print                        what bake would build (docker buildx bake --print)
 #   make generate / make check        rewrite / verify the committed docker-bake.hcl
-#   make test / make bench            the test suite / the speed figures
+#   make lock                         refresh bake/bakegen-lock.json (checksums) from go.dev
+#   make test / make lint / make bench / make bench-build
 #   make builder NODES="ssh://a=linux/amd64 ssh://b=linux/arm64" [BUILDER_DRIVER=remote] [DRY_RUN=1]
 
 PYTHON   ?= python3
 VENV     ?= .venv
 BAKEGEN  ?= $(VENV)/bin/bakegen
+# What provides $(BAKEGEN): the venv below; empty when BAKEGEN is given from outside.
+BAKEGEN_DEP ?= $(VENV)/.installed
 BAKEFILE ?= docker-bake.hcl
 META     ?= .bakegen/meta.hcl
 BAKE_ARGS ?=
@@ -17,30 +21,30 @@ BUILDER_DRIVER ?= docker-container
 NODES    ?=
 DRY_RUN  ?=
 
-export BAKEGEN_COMMAND = make generate
-
-.PHONY: all install generate check meta bake print test bench builder clean buildx-available
+.PHONY: all install generate check meta bake bake-apps bake-base print lock test lint bench bench-build \
+        builder clean buildx-available
 
 all: check
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -e '.[test]'
 	@touch $@
 
 install: $(VENV)/.installed
 
-generate: install
-	$(VENV)/bin/python -m bakegen.hclcache bake
+generate: $(BAKEGEN_DEP)
 	$(BAKEGEN) -o $(BAKEFILE)
 
-check: install
+check: $(BAKEGEN_DEP)
 	$(BAKEGEN) --check $(BAKEFILE)
 
-meta: install
+meta: $(BAKEGEN_DEP)
 	@mkdir -p $(dir $(META))
-	BAKEGEN_COMMAND= $(BAKEGEN) meta -o $(META)
+	$(BAKEGEN) meta -o $(META)
+
+lock: $(BAKEGEN_DEP)
+	$(BAKEGEN) lock
 
 buildx-available:
 	@docker buildx version >/dev/null 2>&1 || { \
@@ -51,17 +55,30 @@ buildx-available:
 bake: generate meta buildx-available
 	docker buildx bake -f $(BAKEFILE) -f $(META) $(BAKE_ARGS) $(TARGETS)
 
+bake-apps:
+	$(MAKE) bake TARGETS=apps
+
+bake-base:
+	$(MAKE) bake TARGETS=base
+
 print: generate meta buildx-available
 	docker buildx bake -f $(BAKEFILE) -f $(META) --print $(BAKE_ARGS) $(TARGETS)
 
-test: install
+test: $(BAKEGEN_DEP)
 	$(VENV)/bin/python -m pytest
 
-bench: install
+lint: $(BAKEGEN_DEP)
+	$(VENV)/bin/ruff check bakegen tests benchmarks
+	$(VENV)/bin/mypy
+
+bench: $(BAKEGEN_DEP)
 	$(VENV)/bin/python benchmarks/bench.py
 
-builder: install
+bench-build: $(BAKEGEN_DEP)
+	$(VENV)/bin/python benchmarks/bench_build.py
+
+builder: $(BAKEGEN_DEP)
 	$(BAKEGEN) builder --name $(BUILDER) --driver $(BUILDER_DRIVER) $(if $(DRY_RUN),--dry-run) $(NODES)
 
 clean:
-	rm -rf .bakegen dist build .pytest_cache
+	rm -rf .bakegen dist build .pytest_cache .mypy_cache .ruff_cache

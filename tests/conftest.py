@@ -25,7 +25,7 @@ shm-size ulimits resources call entitlements extra-hosts policy matrix name
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch, tmp_path_factory):
     """No BAKEGEN_*, CI branch or SOURCE_DATE_EPOCH variable leaks in from the machine, and the
-    parse cache lives in a per-session temp folder."""
+    template cache lives in a private per-session temp folder."""
     for name in list(os.environ):
         if name.startswith("BAKEGEN_") or name in {
             "GITHUB_HEAD_REF", "GITHUB_REF_NAME", "CI_COMMIT_REF_NAME", "DRONE_BRANCH",
@@ -85,12 +85,13 @@ class Repo:
     def git(self, *args: str) -> str:
         return git(self.path, *args)
 
-    def commit(self, name: str = "file.txt", content: str | None = None, message: str = "change") -> str:
+    def commit(self, name: str = "file.txt", content: str | None = None, message: str = "change",
+               env: dict | None = None) -> str:
         f = self.path / name
         f.parent.mkdir(parents=True, exist_ok=True)
         f.write_text(content if content is not None else f"{message}\n")
         self.git("add", "-A")
-        self.git("commit", "-q", "-m", message)
+        git(self.path, "commit", "-q", "-m", message, env=env)
         return self.git("rev-parse", "HEAD")
 
 
@@ -122,12 +123,5 @@ def targets_of(text: str) -> dict:
 
 
 def attribute_names(text: str) -> dict[str, set[str]]:
-    """The attribute names each target block uses, read from the source (python-hcl2)."""
-    import hcl2
-
-    parsed = hcl2.loads(text)
-    names = {}
-    for block in parsed.get("target", []):
-        for label, body in block.items():
-            names[label.strip('"')] = {k for k in body if not k.startswith("__")}
-    return names
+    """The attribute names each target block uses, as Go's HCL reads them."""
+    return {name: set(body) for name, body in targets_of(text).items()}

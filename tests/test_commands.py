@@ -3,6 +3,7 @@
 import json
 import re
 import subprocess
+import sys
 
 import pygohcl
 
@@ -35,15 +36,21 @@ def test_json_format_means_the_same_as_hcl():
         assert set(t) <= BAKE_TARGET_ATTRIBUTES
 
 
-def test_json_check_and_meta(tmp_path, repo):
-    out = tmp_path / "docker-bake.json"
-    assert run_bakegen("--format", "json", "-o", str(out)).code == 0
-    assert run_bakegen("--format", "json", "--check", str(out)).code == 0
-    assert run_bakegen("--check", str(out)).code == 1  # HCL is not what the file holds
+def test_json_check_and_meta(project, repo):
+    out = project / "docker-bake.json"
+    assert run_bakegen("--format", "json", "-o", str(out), cwd=project).code == 0
+    assert run_bakegen("--format", "json", "--check", str(out), cwd=project).code == 0
+    assert run_bakegen("--check", str(out), cwd=project).code == 1  # HCL is not what the file holds
     repo.commit()
     r = run_bakegen("meta", "--format", "json", "--definitions", str(ROOT / "bake"), cwd=repo.path)
-    meta = json.loads(r.stdout)["target"]["ci-demo-go"]
+    meta = json.loads(r.stdout)["target"]["ci-demo-go-dev"]
     assert meta["tags"][0].startswith("${REGISTRY}/dev/ci-demo-go:main-")
+
+
+def test_json_validates_the_registry_as_hcl_does():
+    doc = json.loads(run_bakegen("--format", "json").stdout)
+    (rule,) = doc["variable"]["REGISTRY"]["validation"]
+    assert rule["condition"].startswith("${can(regex(") and "REGISTRY must be" in rule["error_message"]
 
 
 def test_graph_mermaid():
@@ -51,18 +58,20 @@ def test_graph_mermaid():
     assert r.code == 0
     lines = r.stdout.splitlines()
     assert lines[0] == "flowchart LR"
-    assert '  t_golang_tools -->|"FROM golang-tools"| t_ci_demo_go' in lines
-    assert '  t_golang_runtime_static -->|"FROM golang-runtime"| t_ci_demo_go' in lines
-    assert sum("-->" in l for l in lines) == 2
-    assert "harbor.bdser.cc/common/tools/golang:1.24.2" in r.stdout
+    tools, runtime = "harbor.bdser.cc/common/tools/golang:1.24.2", "harbor.bdser.cc/common/runtime/golang:debian11"
+    for env in ("dev", "test", "prd"):
+        assert f'  t_golang_tools -->|"FROM {tools}"| t_ci_demo_go_{env}' in lines
+        assert f'  t_golang_runtime -->|"FROM {runtime}"| t_ci_demo_go_{env}' in lines
+    assert sum("-->" in l for l in lines) == 6
+    assert lines.count("  end") == 2  # subgraphs base and apps
 
 
 def test_graph_dot():
     r = run_bakegen("graph", "--format", "dot")
     assert r.code == 0
     assert r.stdout.startswith("digraph bake {") and r.stdout.rstrip().endswith("}")
-    assert '"golang-tools" -> "ci-demo-go" [label="FROM golang-tools"];' in r.stdout
-    assert r.stdout.count("->") == 2
+    assert '"golang-tools" -> "ci-demo-go-prd" [label="FROM harbor.bdser.cc/common/tools/golang:1.24.2"];' in r.stdout
+    assert r.stdout.count("->") == 6
 
 
 def test_explain_says_where_each_value_comes_from(repo):
@@ -78,13 +87,14 @@ def test_explain_says_where_each_value_comes_from(repo):
 def test_explain_app_names_git_and_ci_sources(repo):
     repo.commit()
     repo.git("checkout", "-q", "--detach")
-    r = run_bakegen("explain", "ci-demo-go", "--env", "prd", cwd=repo.path,
+    r = run_bakegen("explain", "ci-demo-go-prd", cwd=repo.path,
                     env={"BAKEGEN_DEFINITIONS": str(ROOT / "bake"), "CI_COMMIT_REF_NAME": "main"})
     assert r.code == 0, r
     assert "prd/ci-demo-go:latest" in r.stdout
     assert "$CI_COMMIT_REF_NAME (GitLab CI; HEAD is detached)" in r.stdout
     assert "latest: env 'prd' is in latest_envs and branch 'main' is in latest_branches" in r.stdout
-    assert "golang-tools = target:golang-tools" in r.stdout
+    assert "harbor.bdser.cc/common/tools/golang:1.24.2 = target:golang-tools" in r.stdout
+    assert "TOOLCHAIN_IMAGE = 'harbor.bdser.cc/common/tools/golang:1.24.2'" in r.stdout
 
 
 def test_explain_a_group_is_an_error():
@@ -117,9 +127,12 @@ def test_builder_refuses_bad_nodes():
         assert r.code == 2 and message in r.stderr, (args, r)
 
 
+BAKEGEN_MAKE = [f"BAKEGEN={sys.executable} -m bakegen", "BAKEGEN_DEP="]  # no venv, no install
+
+
 def test_make_builder_dry_run():
     proc = subprocess.run(["make", "-s", "builder", "DRY_RUN=1", "NODES=tcp://bk-amd64:1234=linux/amd64 tcp://bk-arm64:1234=linux/arm64",
-                           "BUILDER_DRIVER=remote", "BAKEGEN=.venv/bin/bakegen"],
+                           "BUILDER_DRIVER=remote", *BAKEGEN_MAKE],
                           cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert [l for l in proc.stdout.splitlines() if l.startswith("docker ")] == [
@@ -142,23 +155,32 @@ def test_shell_completion_script():
 def test_cache_option_renders_registry_cache():
     t = targets_of(run_bakegen("--registry-cache").stdout)
     assert t["golang-tools"]["cache-from"] == ["type=registry,ref=REGISTRY/common/tools/golang:buildcache"]
-    assert t["golang-tools"]["cache-to"] == ["type=registry,ref=REGISTRY/common/tools/golang:buildcache,mode=max"]
+    assert t["golang-tools"]["cache-to"] == [
+        "type=registry,ref=REGISTRY/common/tools/golang:buildcache,mode=max,ignore-error=true"]
     assert t["golang-runtime-static"]["cache-from"] == ["type=registry,ref=REGISTRY/common/runtime/golang:buildcache-static-debian11"]
-    assert t["ci-demo-go"]["cache-to"] == ["type=registry,ref=REGISTRY/dev/ci-demo-go:buildcache,mode=max"]
+    for env in ("dev", "prd"):  # each env its own cache, beside its own image
+        assert t[f"ci-demo-go-{env}"]["cache-to"] == [
+            f"type=registry,ref=REGISTRY/{env}/ci-demo-go:buildcache,mode=max,ignore-error=true"]
     assert "cache-from" not in targets_of(run_bakegen().stdout)["golang-tools"]
 
 
-def test_make_bake_says_clearly_when_buildx_is_missing(tmp_path):
-    """With no docker on PATH, `make bake` stops at the buildx check with a message, not a
-    shell error (the files are still generated)."""
+def test_make_bake_says_clearly_when_buildx_is_missing(tmp_path, repo):
+    """With no docker on PATH, `make bake` writes both files, then stops at the buildx check
+    with a message, not a shell error."""
     import os
     import shutil
 
+    for name in ("bake", "examples"):
+        shutil.copytree(ROOT / name, repo.path / name)
+    shutil.copy(ROOT / "Makefile", repo.path / "Makefile")
+    repo.commit()
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    for tool in ("make", "sh", "mkdir"):
+    for tool in ("make", "sh", "mkdir", "git"):
         os.symlink(shutil.which(tool), bin_dir / tool)
-    proc = subprocess.run(["make", "-s", "buildx-available"], cwd=ROOT, capture_output=True, text=True,
+    proc = subprocess.run(["make", "-s", "bake", *BAKEGEN_MAKE], cwd=repo.path, capture_output=True, text=True,
                           env={**os.environ, "PATH": str(bin_dir)})
     assert proc.returncode != 0
     assert "docker buildx is not available here" in proc.stderr
+    assert (repo.path / "docker-bake.hcl").read_text() == (ROOT / "docker-bake.hcl").read_text()
+    assert 'target "ci-demo-go-prd"' in (repo.path / ".bakegen" / "meta.hcl").read_text()

@@ -4,8 +4,7 @@ import re
 
 import pytest
 
-from conftest import (BAKE_TARGET_ATTRIBUTES, GOLDEN, ROOT, attribute_names, run_bakegen,
-                      strict_parse, targets_of)
+from conftest import BAKE_TARGET_ATTRIBUTES, ROOT, attribute_names, run_bakegen, strict_parse, targets_of
 
 SEED_TOOLS = "REGISTRY/common/tools/golang"  # ${REGISTRY} as the strict parser reads it back
 
@@ -22,13 +21,18 @@ def targets(output):
     return targets_of(output)
 
 
-def test_golden_file(output):
-    assert output == (GOLDEN / "default.hcl").read_text()
-
-
-def test_committed_bake_file_is_fresh():
+def test_committed_bake_file_is_the_output(output):
+    """The committed docker-bake.hcl is the reviewed golden file: byte for byte what bakegen prints."""
+    assert output == (ROOT / "docker-bake.hcl").read_text(), "docker-bake.hcl is stale; run `make generate`"
     r = run_bakegen("--check", "docker-bake.hcl", cwd=ROOT)
-    assert r.code == 0, f"docker-bake.hcl is stale; run `make generate`\n{r.stdout}"
+    assert r.code == 0 and r.stdout == "", r
+
+
+def test_the_built_in_example_from_an_empty_folder(tmp_path, output):
+    r = run_bakegen(cwd=tmp_path)
+    assert r.code == 0 and r.stdout == output
+    notices = [line for line in r.stderr.splitlines() if "notice" in line]
+    assert len(notices) == 1 and "built-in example" in notices[0] and "bakegen init" in notices[0]
 
 
 def test_strict_go_hcl_parse(output):
@@ -44,13 +48,17 @@ def test_only_attribute_names_buildx_knows(output):
 
 def test_groups(output):
     groups = strict_parse(output)["group"]
-    assert groups["default"]["targets"] == ["ci-demo-go", "golang-runtime", "golang-runtime-static", "golang-tools"]
+    apps = ["ci-demo-go-dev", "ci-demo-go-prd", "ci-demo-go-test"]
+    assert groups["default"]["targets"] == apps + ["golang-runtime", "golang-runtime-static", "golang-tools"]
     assert groups["base"]["targets"] == ["golang-runtime", "golang-runtime-static", "golang-tools"]
+    assert groups["apps"]["targets"] == groups["ci-demo-go"]["targets"] == apps
+    assert set(groups) == {"apps", "base", "ci-demo-go", "default"}
 
 
 def test_registry_is_a_documented_variable(output):
     var = strict_parse(output)["variable"]["REGISTRY"]
     assert var["default"] == "harbor.bdser.cc" and var["description"]
+    assert "can(regex(" in output and "REGISTRY must be HOST[:PORT][/PREFIX]" in output
 
 
 def test_golang_tools_matches_the_seed(targets):
@@ -64,12 +72,13 @@ def test_golang_tools_matches_the_seed(targets):
     assert t["context"] == "bake/golang-tools" and t["dockerfile"] == "Dockerfile"
     assert t["args"]["BASE_IMAGE"] == "debian:bullseye-slim"
     # published checksums of exactly the platforms built (shared/data/go-releases.json)
-    assert t["args"]["GOLANG_SHA256"] == (
-        "linux-amd64=68097bd680839cbc9d464a0edce4f7c333975e27a90246890e9f1078c7e702ad "
-        "linux-arm64=756274ea4b68fa5535eb9fe2559889287d725a8da63c6aae4d5f23778c229f4b")
-    assert t["args"]["PROTOC_SHA256"] == (
-        "linux-aarch_64=a3173ea338ef91b1605b88c4f8120d6c8ccf36f744d9081991d595d0d4352996 "
-        "linux-x86_64=327e9397c6fb3ea2a542513a3221334c6f76f7aa524a7d2561142b67b312a01f")
+    assert t["args"]["GOLANG_FILES"] == (
+        "linux/amd64=go1.24.2.linux-amd64.tar.gz@68097bd680839cbc9d464a0edce4f7c333975e27a90246890e9f1078c7e702ad "
+        "linux/arm64=go1.24.2.linux-arm64.tar.gz@756274ea4b68fa5535eb9fe2559889287d725a8da63c6aae4d5f23778c229f4b")
+    assert t["args"]["PROTOC_FILES"] == (
+        "linux/amd64=protoc-30.2-linux-x86_64.zip@327e9397c6fb3ea2a542513a3221334c6f76f7aa524a7d2561142b67b312a01f "
+        "linux/arm64=protoc-30.2-linux-aarch_64.zip@a3173ea338ef91b1605b88c4f8120d6c8ccf36f744d9081991d595d0d4352996")
+    assert t["contexts"] == {"bakegen-lib": "bake/lib"}
     assert "@latest" not in t["args"]["GO_TOOLS"]
     assert "network" not in t and "extra-hosts" not in t  # the seed's private network is not a default
 
@@ -85,11 +94,16 @@ def test_static_runtime_has_its_own_suffix(targets):
     assert targets["golang-runtime-static"]["tags"] == ["REGISTRY/common/runtime/golang:static-debian11"]
 
 
-def test_app_builds_from_the_base_targets_of_the_same_run(targets):
-    t = targets["ci-demo-go"]
-    assert t["contexts"] == {"golang-tools": "target:golang-tools", "golang-runtime": "target:golang-runtime-static"}
-    assert t["args"] == {"APP": "ci-demo-go", "APP_ENV": "dev", "MAIN_PACKAGE": "."}
-    assert "tags" not in t  # per build: bakegen meta
+@pytest.mark.parametrize("env", ["dev", "test", "prd"])
+def test_app_builds_from_the_base_targets_of_the_same_run(targets, env):
+    """The seed's app: FROM the toolchain and the Debian runtime, named by the team's own
+    references, which bake maps to the targets of the same run."""
+    t = targets[f"ci-demo-go-{env}"]
+    tools, runtime = f"{SEED_TOOLS}:1.24.2", "REGISTRY/common/runtime/golang:debian11"
+    assert t["contexts"] == {tools: "target:golang-tools", runtime: "target:golang-runtime"}
+    assert t["args"] == {"APP": "ci-demo-go", "APP_ENV": env, "APP_CONFIG": f"etc/app_{env}.yaml",
+                         "CGO_ENABLED": "0", "MAIN_PACKAGE": ".", "TOOLCHAIN_IMAGE": tools, "RUNTIME_IMAGE": runtime}
+    assert "tags" not in t  # per commit: bakegen meta
     assert t["context"] == "examples/ci-demo-go"
     assert t["dockerfile"] == "../../bake/ci-demo-go/Dockerfile"
     assert set(t["platforms"]) <= set(targets["golang-tools"]["platforms"])
@@ -100,7 +114,7 @@ def test_oci_labels_on_every_image(targets):
         labels = t["labels"]
         for key in ("title", "description", "source", "authors"):
             assert labels[f"org.opencontainers.image.{key}"], (name, key)
-        assert labels["org.opencontainers.image.title"] == name
+        assert labels["org.opencontainers.image.title"] == name.removesuffix(f"-{t['args'].get('APP_ENV')}")
         # revision and created change with every build: never in the committed file
         assert "org.opencontainers.image.revision" not in labels
         assert "org.opencontainers.image.created" not in labels
@@ -123,10 +137,11 @@ def test_meta_values_complete_the_app(repo):
     assert r.code == 0, r
     meta = targets_of(r.stdout)
     sha = repo.git("rev-parse", "HEAD")
-    app = meta["ci-demo-go"]
+    app = meta["ci-demo-go-dev"]
     assert app["tags"] == [f"REGISTRY/dev/ci-demo-go:main-{sha[:7]}-202507012320"]
-    assert app["args"] == {"APP_ENV": "dev", "GIT_BRANCH": "main", "GIT_COMMIT_ID": sha[:7],
-                           "VERSION": f"main-{sha[:7]}-202507012320"}
+    assert app["args"] == {"GIT_BRANCH": "main", "GIT_COMMIT_ID": sha[:7], "SOURCE_DATE_EPOCH": "1751412000",
+                           "VERSION": f"main-{sha[:7]}"}
+    assert app["labels"]["org.opencontainers.image.version"] == f"main-{sha[:7]}"
     for t in meta.values():
         assert t["labels"]["org.opencontainers.image.revision"] == sha
         assert t["labels"]["org.opencontainers.image.created"] == "2025-07-01T23:20:00Z"
@@ -137,9 +152,11 @@ def test_meta_values_complete_the_app(repo):
 
 def test_prd_on_main_adds_latest_in_the_same_tag_list(repo):
     repo.commit()
-    r = run_bakegen("meta", "--env", "prd", "--definitions", str(ROOT / "bake"), cwd=repo.path)
-    tags = targets_of(r.stdout)["ci-demo-go"]["tags"]
+    r = run_bakegen("meta", "--definitions", str(ROOT / "bake"), cwd=repo.path)
+    meta = targets_of(r.stdout)
+    tags = meta["ci-demo-go-prd"]["tags"]
     assert tags[-1] == "REGISTRY/prd/ci-demo-go:latest" and tags[0].startswith("REGISTRY/prd/ci-demo-go:main-")
+    assert all(not t.endswith(":latest") for t in meta["ci-demo-go-dev"]["tags"] + meta["ci-demo-go-test"]["tags"])
 
 
 def test_a_new_commit_leaves_the_committed_file_unchanged(repo, tmp_path):
@@ -160,8 +177,6 @@ def test_a_new_commit_leaves_the_committed_file_unchanged(repo, tmp_path):
     assert run_bakegen("--check", "docker-bake.hcl", cwd=repo.path).code == 0
 
 
-def test_meta_describes_the_app_for_the_build_env(repo):
-    repo.commit()
-    r = run_bakegen("meta", "--env", "prd", "--definitions", str(ROOT / "bake"), cwd=repo.path)
-    labels = targets_of(r.stdout)["ci-demo-go"]["labels"]
-    assert labels["org.opencontainers.image.description"] == "ci-demo-go sample Go service (prd)"
+def test_each_env_has_its_own_description_and_cache(targets):
+    assert targets["ci-demo-go-prd"]["labels"]["org.opencontainers.image.description"] == "ci-demo-go sample Go service (prd)"
+    assert targets["ci-demo-go-prd"]["description"] == "ci-demo-go sample Go service (prd)"

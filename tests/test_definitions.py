@@ -78,7 +78,7 @@ def test_missing_dockerfile(project):
 
 
 def test_app_platforms_outside_the_bases(project):
-    edit(project, APP, '  env         = "dev"', '  env         = "dev"\n  platforms = ["linux/amd64", "linux/s390x"]')
+    edit(project, APP, '  envs   = ["dev", "test", "prd"]', '  envs   = ["dev"]\n  platforms = ["linux/amd64", "linux/s390x"]')
     msg = fails(project)
     assert "linux/s390x" in msg and "subset" in msg and f"{APP}:" in msg
 
@@ -108,7 +108,7 @@ def test_added_checksum_makes_a_new_version_work(project):
          f'go_checksums = {{ "1.24.99" = {{ "linux-amd64" = "{sha}", "linux-arm64" = "{"b" * 64}" }} }}')
     r = run_bakegen(cwd=project)
     assert r.code == 0, r
-    assert f"linux-amd64={sha}" in r.stdout and "GOLANG_VERSION = \"1.24.99\"" in r.stdout
+    assert f"linux/amd64=go1.24.99.linux-amd64.tar.gz@{sha}" in r.stdout and "GOLANG_VERSION = \"1.24.99\"" in r.stdout
 
 
 def test_a_checksum_that_contradicts_the_published_one(project):
@@ -133,13 +133,29 @@ def test_unknown_suite(project):
 
 
 def test_missing_config_for_env(project):
-    msg = fails(project, "--env", "prod")
-    assert "examples/ci-demo-go/etc/app_prod.yaml does not exist" in msg
+    edit(project, APP, '["dev", "test", "prd"]', '["dev", "prod"]')
+    msg = fails(project)
+    assert "examples/ci-demo-go/etc/app_prod.yaml does not exist: env 'prod' needs it" in msg
+    assert f"{APP}:{line_of(project, APP, 'envs   =')}" in msg
+
+
+def test_an_app_without_config_files(project):
+    edit(project, APP, 'config = "etc/app_{env}.yaml"', 'config = ""')
+    edit(project, APP, '["dev", "test", "prd"]', '["dev", "qa"]')
+    r = run_bakegen(cwd=project)
+    assert r.code == 0, r
+    assert 'APP_CONFIG = ""' in r.stdout and 'target "ci-demo-go-qa"' in r.stdout
+
+
+def test_env_and_envs_exclude_each_other(project):
+    edit(project, APP, '  envs   = ["dev", "test", "prd"]', '  envs   = ["dev"]\n  env = "dev"')
+    assert "set env or envs, not both" in fails(project)
 
 
 def test_invalid_app_name(project):
-    msg = fails(project, "--app", "My App")
-    assert "not a valid image name" in msg
+    edit(project, APP, 'image "ci-demo-go"', 'image "Ci Demo"')
+    msg = fails(project)
+    assert 'image name "Ci Demo" must be lower-case' in msg
 
 
 def test_wrong_type(project):
@@ -177,6 +193,9 @@ def test_duplicate_image_names(project):
     assert 'image "golang-tools" is defined twice' in fails(project)
 
 
-def test_reserved_group_names(project):
-    msg = fails(project, "--app", "default")
-    assert 'would be named "default"' in msg
+@pytest.mark.parametrize("name", ["default", "base", "apps"])
+def test_reserved_group_names(project, name):
+    edit(project, APP, '["dev", "test", "prd"]', '["dev"]')
+    edit(project, APP, 'image "ci-demo-go"', f'image "{name}"')
+    msg = fails(project)
+    assert f'would be named "{name}"' in msg

@@ -20,31 +20,48 @@ def test_branch_and_commit_from_git(repo):
     sha = repo.commit()
     m = read(repo.path)
     assert m.state.branch == "main"
-    assert m.state.commit == sha and m.state.short == sha[:7]
+    assert m.state.commit == sha and m.state.short(7) == sha[:7]
     assert not m.state.dirty and m.state.version_tag is None
     assert m.sources["branch"] == "git symbolic-ref HEAD"
 
 
-def test_time_is_utc_and_source_date_epoch_wins(repo):
-    repo.commit()
-    assert read(repo.path).state.timestamp == "202607011518"  # 23:18 +08:00 is 15:18 UTC
+COMMITTED = {"GIT_COMMITTER_DATE": "2026-07-01T23:18:59+08:00"}
+
+
+def test_time_is_the_commit_time_in_utc_and_source_date_epoch_wins(repo):
+    repo.commit(env=COMMITTED)
+    m = read(repo.path)
+    assert m.state.timestamp == "202607011518"  # 23:18 +08:00 is 15:18 UTC
+    assert m.stamp.source == "the commit's committer time" and m.stamp.created == "2026-07-01T15:18:59Z"
     m = read(repo.path, {"SOURCE_DATE_EPOCH": "1751412000"})
-    assert m.state.timestamp == "202507012320" and m.created == "2025-07-01T23:20:00Z"
+    assert m.state.timestamp == "202507012320" and m.stamp.created == "2025-07-01T23:20:00Z"
     with pytest.raises(BakegenError, match="SOURCE_DATE_EPOCH"):
         read(repo.path, {"SOURCE_DATE_EPOCH": "yesterday"})
+
+
+def test_only_a_dirty_tree_uses_the_clock(repo):
+    repo.commit("a.txt", env=COMMITTED)
+    (repo.path / "a.txt").write_text("changed\n")
+    m = read(repo.path)
+    assert m.state.dirty and m.stamp.source.startswith("the clock") and m.state.timestamp == "202607011518"
+    assert m.stamp.epoch == int(NOW.timestamp())
+
+
+def test_a_base_image_keeps_the_stamp_of_the_last_change_to_its_definition(repo, monkeypatch):
+    first = repo.commit("bake/golang-tools/image.hcl", "a", env={"GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z"})
+    repo.commit("app/main.go", "b", env={"GIT_COMMITTER_DATE": "2026-02-01T00:00:00Z"})
+    monkeypatch.chdir(repo.path)
+    m = read(repo.path)
+    assert m.stamp.created == "2026-02-01T00:00:00Z"
+    base = gitmeta.last_change(m, ["bake/golang-tools"], {})
+    assert (base.commit, base.created) == (first, "2026-01-01T00:00:00Z")
+    assert gitmeta.last_change(m, ["not/tracked"], {}) == m.stamp
 
 
 def test_branch_with_slash_is_kept_raw_for_args(repo):
     repo.git("checkout", "-q", "-b", "feature/Login#12")
     repo.commit()
     assert read(repo.path).state.branch == "feature/Login#12"
-
-
-def test_short_length_is_configurable(repo):
-    sha = repo.commit()
-    assert read(repo.path, short_length=12).state.short == sha[:12]
-    with pytest.raises(BakegenError, match="outside 4..40"):
-        read(repo.path, short_length=2)
 
 
 @pytest.mark.parametrize("env, branch", [
@@ -80,7 +97,7 @@ def test_git_branch_wins_over_ci_variables_when_not_detached(repo):
 def test_overrides_win(repo):
     repo.commit()
     m = read(repo.path, {"CI_COMMIT_REF_NAME": "ci"}, branch="given", commit="feedface" * 5)
-    assert m.state.branch == "given" and m.state.short == "feedfac"
+    assert m.state.branch == "given" and m.state.short(7) == "feedfac"
     assert m.sources["branch"] == "--branch" and m.sources["commit"] == "--commit"
 
 
@@ -104,11 +121,21 @@ def test_semver_tag_at_head(repo):
     assert read(repo.path).state.version_tag is None
 
 
+def test_commit_option_keeps_the_release_tags_of_that_commit(repo):
+    tagged = repo.commit()
+    repo.git("tag", "v2.0.1")
+    repo.commit(message="later")
+    m = read(repo.path, commit=tagged)
+    assert m.state.version_tag == "v2.0.1" and m.state.commit == tagged
+    assert read(repo.path, commit=tagged[:10]).state.commit == tagged  # abbreviated: resolved
+    assert read(repo.path).state.version_tag is None
+
+
 def test_not_a_repository(tmp_path):
     with pytest.raises(BakegenError, match="not in a git repository.*--branch and --commit"):
         read(tmp_path)
     m = read(tmp_path, branch="b", commit="c0ffee0")
-    assert (m.state.branch, m.state.short, m.state.dirty) == ("b", "c0ffee0", False)
+    assert (m.state.branch, m.state.short(7), m.state.dirty) == ("b", "c0ffee0", False)
 
 
 def test_repository_without_commits(repo):

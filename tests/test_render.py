@@ -7,7 +7,7 @@ import pygohcl
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from bakegen.model import BakeFile, Tag, Target, Value, Variable
+from bakegen.model import BakeFile, Context, Ref, Tag, Target, Value, Variable
 from bakegen.render import hcl_escape, hcl_key, hcl_string, render_hcl, render_json
 
 HOSTILE = [
@@ -62,9 +62,12 @@ def hostile_bake(text: str) -> BakeFile:
     t = Target(name="t", image="t", kind="toolchain", description=text, context=text, dockerfile=text,
                platforms=["linux/amd64"], tags=[Tag("a/b", "c", "why")],
                args={"A": Value(text, "")}, labels={text or "k": Value(text, "")},
-               contexts={"golang-tools": text}, pull=True, provenance=False, network="host",
-               extra_hosts={text or "h": text})
-    return BakeFile([Variable("REGISTRY", text or "r", text)], {"default": ["t"]}, [t])
+               contexts=[Context(Ref(text, registry=False), None, "", path=text),
+                         Context(Ref("x/" + text, registry=True), "other", "")],
+               refs={"B": Ref(text, registry=True), "C": Ref(text, registry=False)},
+               pull=True, provenance=False, network="host", extra_hosts={text or "h": text})
+    return BakeFile([Variable("REGISTRY", text or "r", text, pattern=text, error_message=text or "m")],
+                    {"default": ["t"]}, [t])
 
 
 # Bounded: 200 whole bake files with one hostile string in every place a string can go.
@@ -76,7 +79,8 @@ def test_hostile_text_cannot_add_or_change_blocks(text):
     assert list(parsed["target"]) == ["t"]
     t = parsed["target"]["t"]
     assert t["description"] == text and t["context"] == text and t["dockerfile"] == text
-    assert t["args"] == {"A": text}
+    assert t["args"] == {"A": text, "B": "REGISTRY/" + text, "C": text}
+    assert t["contexts"] == {text: text, "REGISTRY/x/" + text: "target:other"}
     assert t["labels"] == {text or "k": text}
     assert t["extra-hosts"] == {text or "h": text}
     assert t["tags"] == ["REGISTRY/a/b:c"]  # the registry variable, decoded by name
@@ -90,6 +94,8 @@ def test_json_output_escapes_templates(text):
     t = doc["target"]["t"]
     assert t["description"] == nfc(text).replace("${", "$${").replace("%{", "%%{")
     assert t["tags"] == ["${REGISTRY}/a/b:c"]
+    escaped = nfc(text).replace("${", "$${").replace("%{", "%%{")
+    assert t["args"] == {"A": escaped, "B": "${REGISTRY}/" + escaped, "C": escaped}
 
 
 def test_header_comment_cannot_break_out():

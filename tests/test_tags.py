@@ -4,19 +4,20 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from bakegen.errors import BakegenError
-from bakegen.tags import (GitState, app_tags, check_path, check_registry, is_valid_tag, release_tags,
-                          sanitize)
+from bakegen.model import GitState, Ref
+from bakegen.tags import (REGISTRY_PATTERN, app_tags, app_version, check_path, check_registry, is_valid_tag,
+                          parse_reference, release_tags, sanitize)
 
 DOCKER_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
 
 def state(branch="main", short="abc1234", dirty=False, version_tag=None, ts="202607011318"):
-    return GitState(branch=branch, commit=short + "0" * 33, short=short, dirty=dirty,
+    return GitState(branch=branch, commit=short + "0" * (40 - len(short)), dirty=dirty,
                     version_tag=version_tag, timestamp=ts)
 
 
-def tag_list(s, env="dev", latest_envs=("prd",), latest_branches=("main", "master")):
-    return [a.tag for a in app_tags(s, env, latest_envs, latest_branches)]
+def tag_list(s, env="dev", latest_envs=("prd",), latest_branches=("main", "master"), short_length=7):
+    return [a.tag for a in app_tags(s, short_length, env, latest_envs, latest_branches)]
 
 
 def test_seed_tag_shape():
@@ -75,6 +76,54 @@ def test_release_tag_at_head():
     assert release_tags("release-2024") == []
 
 
+def test_each_app_uses_its_own_short_length():
+    s = state(short="abc1234def5678")
+    assert tag_list(s, short_length=7)[0] == "main-abc1234-202607011318"
+    assert tag_list(s, short_length=12)[0] == "main-abc1234def56-202607011318"
+
+
+def test_version_has_no_time_so_a_commit_builds_the_same_binary():
+    assert app_version(state(), 7) == "main-abc1234"
+    assert app_version(state(dirty=True), 7) == "main-abc1234-dirty"
+    assert app_version(state(version_tag="v1.4.2"), 7) == "1.4.2"
+    assert app_version(state(version_tag="v1.4.2", dirty=True), 7) == "main-abc1234-dirty"
+    assert len(app_version(state(branch="x" * 300), 7)) == 128
+
+
+@pytest.mark.parametrize("text, ref", [
+    ("{registry}/common/tools/golang:1.24", Ref("common/tools/golang:1.24", registry=True)),
+    ("registry.example.com/common/tools/golang:1.24", Ref("registry.example.com/common/tools/golang:1.24", False)),
+    ("localhost:5000/golang:1.24-debian12", Ref("localhost:5000/golang:1.24-debian12", False)),
+    ("ghcr.io/acme/golang@sha256:" + "a" * 64, Ref("ghcr.io/acme/golang@sha256:" + "a" * 64, False)),
+    ("{registry}/x/golang:1.24@sha256:" + "0" * 64, Ref("x/golang:1.24@sha256:" + "0" * 64, True)),
+    ("golang:1.24", Ref("golang:1.24", False)),
+])
+def test_published_base_references(text, ref):
+    assert parse_reference(text, "x") == ref
+
+
+@pytest.mark.parametrize("text, error", [
+    ("{registry}/common/tools/golang", "no tag or digest"),
+    ("reg.io/Upper/golang:1", "not a valid image name"),
+    ("reg.io/golang:bad tag", "not a valid Docker tag"),
+    ("reg.io/golang@sha256:abc", "a digest must be"),
+    ("reg.io/{registry}/golang:1", "may only start"),
+])
+def test_bad_published_base_references(text, error):
+    with pytest.raises(BakegenError, match=error):
+        parse_reference(text, "x")
+
+
+def test_registry_pattern_is_the_same_rule_in_python_and_in_the_bake_file():
+    # The bake file's validation uses REGISTRY_PATTERN with Go's RE2 (tests/test_buildx.py runs it);
+    # it must be the rule check_registry applies.
+    rx = re.compile(REGISTRY_PATTERN)
+    for good in ("harbor.bdser.cc", "localhost:5000/team/sub", "10.0.0.2:443/a_b/c-d"):
+        assert rx.match(good) and check_registry(good, "x")
+    for bad in ("", "http://x", "a b", "reg.io/Upper", "-reg.io", "reg.io/", "reg.io//x"):
+        assert not rx.match(bad)
+
+
 def test_repository_and_registry_validation():
     assert check_path("common/tools/golang", "x") == "common/tools/golang"
     for bad in ("Common/tools", "a//b", "a/-b", "a/b/", "dev/My_App", ""):
@@ -100,7 +149,8 @@ def test_any_text_sanitizes_to_a_valid_tag_part(text):
        dirty=st.booleans(), env=st.sampled_from(["dev", "prd"]),
        version_tag=st.one_of(st.none(), st.from_regex(r"v?[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}(-[a-z0-9.]{1,20})?", fullmatch=True)))
 def test_every_app_tag_obeys_docker_grammar(branch, short, dirty, env, version_tag):
-    tags = tag_list(state(branch=branch, short=short, dirty=dirty, version_tag=version_tag), env=env)
+    tags = tag_list(state(branch=branch, short=short, dirty=dirty, version_tag=version_tag), env=env,
+                    short_length=len(short))
     assert tags
     for tag in tags:
         assert is_valid_tag(tag), tag
