@@ -3,6 +3,7 @@
 #   make bake-apps / make bake-base   only the apps (the daily path) / only the base images
 #   make print                        what bake would build (docker buildx bake --print)
 #   make generate / make check        rewrite / verify the committed docker-bake.hcl
+#   make examples                     rewrite examples/repos/ with bakegen init
 #   make lock                         refresh bake/bakegen-lock.json (checksums) from go.dev
 #   make test / make lint / make bench / make bench-build
 #   make builder NODES="ssh://a=linux/amd64 ssh://b=linux/arm64" [BUILDER_DRIVER=remote] [DRY_RUN=1]
@@ -22,7 +23,7 @@ NODES    ?=
 DRY_RUN  ?=
 
 .PHONY: all install generate check meta bake bake-apps bake-base print lock test lint bench bench-build \
-        builder clean buildx-available
+        examples builder clean buildx-available
 
 all: check
 
@@ -76,6 +77,12 @@ bench: $(BAKEGEN_DEP)
 
 bench-build: $(BAKEGEN_DEP)
 	$(VENV)/bin/python benchmarks/bench_build.py
+
+# The two-repository example (base images; one service) exactly as `bakegen init` writes it.
+examples: $(BAKEGEN_DEP)
+	rm -rf examples/repos/base-images/bake examples/repos/ci-demo-go/bake
+	cd examples/repos/base-images && $(abspath $(BAKEGEN)) init && $(abspath $(BAKEGEN)) -o docker-bake.hcl
+	cd examples/repos/ci-demo-go && $(abspath $(BAKEGEN)) init --app ci-demo-go && $(abspath $(BAKEGEN)) -o docker-bake.hcl
 
 builder: $(BAKEGEN_DEP)
 	$(BAKEGEN) builder --name $(BUILDER) --driver $(BUILDER_DRIVER) $(if $(DRY_RUN),--dry-run) $(NODES)

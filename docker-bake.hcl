@@ -32,8 +32,8 @@ group "default" {
 
 target "ci-demo-go-dev" {
   description = "ci-demo-go sample Go service (dev)"
-  context = "examples/ci-demo-go"
-  dockerfile = "../../bake/ci-demo-go/Dockerfile"
+  context = "examples/repos/ci-demo-go"
+  dockerfile = "../../../bake/ci-demo-go/Dockerfile"
   contexts = {
     "${REGISTRY}/common/runtime/golang:debian11" = "target:golang-runtime"
     "${REGISTRY}/common/tools/golang:1.24.2" = "target:golang-tools"
@@ -59,8 +59,8 @@ target "ci-demo-go-dev" {
 
 target "ci-demo-go-prd" {
   description = "ci-demo-go sample Go service (prd)"
-  context = "examples/ci-demo-go"
-  dockerfile = "../../bake/ci-demo-go/Dockerfile"
+  context = "examples/repos/ci-demo-go"
+  dockerfile = "../../../bake/ci-demo-go/Dockerfile"
   contexts = {
     "${REGISTRY}/common/runtime/golang:debian11" = "target:golang-runtime"
     "${REGISTRY}/common/tools/golang:1.24.2" = "target:golang-tools"
@@ -86,8 +86,8 @@ target "ci-demo-go-prd" {
 
 target "ci-demo-go-test" {
   description = "ci-demo-go sample Go service (test)"
-  context = "examples/ci-demo-go"
-  dockerfile = "../../bake/ci-demo-go/Dockerfile"
+  context = "examples/repos/ci-demo-go"
+  dockerfile = "../../../bake/ci-demo-go/Dockerfile"
   contexts = {
     "${REGISTRY}/common/runtime/golang:debian11" = "target:golang-runtime"
     "${REGISTRY}/common/tools/golang:1.24.2" = "target:golang-tools"

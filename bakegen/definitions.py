@@ -183,7 +183,7 @@ def _folders(contexts: tuple[tuple[str, str], ...], folder: Path, shown: str, wh
         if not re.fullmatch(r"[a-z0-9][a-z0-9_.-]*", name):
             raise BakegenError(f'context name "{name}" must be lower-case letters, digits, ".", "-" and "_"', where)
         if not (folder / path).is_dir():
-            raise BakegenError(f'context "{name}": {posixpath.join(shown, path)} is not a folder', where)
+            raise BakegenError(f'context "{name}": {posixpath.normpath(posixpath.join(shown, path))} is not a folder', where)
         out.append((name, posixpath.normpath(posixpath.join(shown, path))))
     return tuple(out)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from .model import Definitions
 from .render import render_template
 
-BASE_ARG_LINE = re.compile(r"^ARG (TOOLCHAIN_IMAGE|RUNTIME_IMAGE|APP)=.*$", re.MULTILINE)
+BASE_ARG_LINE = re.compile(r"^ARG (TOOLCHAIN_IMAGE|RUNTIME_IMAGE|APP)(=.*)?$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -41,13 +41,15 @@ def project_file(facts: Facts) -> dict[Path, str]:
 def base_files(facts: Facts, builtin: Path, builtin_defs: Definitions) -> dict[Path, str]:
     """Every file of the built-in base images' folders, under the same names."""
     files = project_file(facts)
+    root = builtin_defs.folder + "/"
     for image in builtin_defs.images:
         if image.kind == "app":
             continue
-        source = builtin / Path(image.folder).name
-        for path in sorted(source.iterdir()):
-            if path.is_file():
-                files[facts.folder / source.name / path.name] = path.read_text(encoding="utf-8")
+        for folder in [image.folder] + [path for _, path in image.folders]:
+            name = folder.removeprefix(root)
+            for path in sorted((builtin / name).iterdir()):
+                if path.is_file():
+                    files[facts.folder / name / path.name] = path.read_text(encoding="utf-8")
     return files
 
 

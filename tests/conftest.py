@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-GOLDEN = Path(__file__).resolve().parent / "golden"
 
 # Every target attribute buildx knows (../shared/reference/buildx-bake.md); bake silently drops
 # any other name, so the output must use these spellings only.
@@ -33,11 +32,6 @@ def _isolated_env(monkeypatch, tmp_path_factory):
         }:
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("BAKEGEN_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "bakegen-cache"))
-
-
-def body(text: str) -> str:
-    """A generated file without its "Regenerate with" line, which names the command used."""
-    return "".join(l for l in text.splitlines(keepends=True) if not l.startswith("# Regenerate with: "))
 
 
 class Result:
@@ -107,6 +101,32 @@ def project(tmp_path) -> Path:
     shutil.copytree(ROOT / "bake", dest / "bake")
     shutil.copytree(ROOT / "examples", dest / "examples")
     return dest
+
+
+def buildx_available() -> bool:
+    if not shutil.which("docker"):
+        return False
+    try:
+        return subprocess.run(["docker", "buildx", "version"], capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+BUILDX = buildx_available()
+
+
+def bake_print(cwd: Path, *files: str, env: dict | None = None) -> dict | None:
+    """What real buildx makes of the bake file(s) in ``cwd`` (``docker buildx bake --print``), or
+    None where buildx is not installed (the rest of the test still runs)."""
+    if not BUILDX:
+        return None
+    import json
+
+    args = [a for f in (files or ("docker-bake.hcl",)) for a in ("-f", f)]
+    proc = subprocess.run(["docker", "buildx", "bake", "--progress=quiet", *args, "--print"], cwd=cwd,
+                          capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
 
 
 def strict_parse(text: str) -> dict:

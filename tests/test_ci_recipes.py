@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from bakegen.cli import cli
-from conftest import ROOT, body
+from conftest import ROOT
 
 PRE_COMMIT = ROOT / ".pre-commit-hooks.yaml"
 GITHUB = ROOT / "examples" / "ci" / "github-actions.yml"

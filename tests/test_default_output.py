@@ -104,7 +104,7 @@ def test_app_builds_from_the_base_targets_of_the_same_run(targets, env):
     assert t["args"] == {"APP": "ci-demo-go", "APP_ENV": env, "APP_CONFIG": f"etc/app_{env}.yaml",
                          "CGO_ENABLED": "0", "MAIN_PACKAGE": ".", "TOOLCHAIN_IMAGE": tools, "RUNTIME_IMAGE": runtime}
     assert "tags" not in t  # per commit: bakegen meta
-    assert t["context"] == "examples/ci-demo-go"
+    assert t["context"] == "examples/repos/ci-demo-go"
     assert t["dockerfile"] == "../../bake/ci-demo-go/Dockerfile"
     assert set(t["platforms"]) <= set(targets["golang-tools"]["platforms"])
 

@@ -135,7 +135,7 @@ def test_unknown_suite(project):
 def test_missing_config_for_env(project):
     edit(project, APP, '["dev", "test", "prd"]', '["dev", "prod"]')
     msg = fails(project)
-    assert "examples/ci-demo-go/etc/app_prod.yaml does not exist: env 'prod' needs it" in msg
+    assert "examples/repos/ci-demo-go/etc/app_prod.yaml does not exist: env 'prod' needs it" in msg
     assert f"{APP}:{line_of(project, APP, 'envs   =')}" in msg
 
 

@@ -5,7 +5,7 @@ image "ci-demo-go" {
   repository  = "{env}/{app}"
   description = "ci-demo-go sample Go service ({env})"
   # The source, relative to this folder; this folder's Dockerfile builds it.
-  context     = "../../examples/ci-demo-go"
+  context     = "../../examples/repos/ci-demo-go"
 
   # One target per env (ci-demo-go-dev, ...), grouped as ci-demo-go; each reads its own config.
   envs   = ["dev", "test", "prd"]

@@ -1,0 +1,127 @@
+"""`bakegen init` in new repositories, and the seed's two-repository layout (examples/repos/):
+base images in one repository, a service in its own, built FROM the published bases."""
+
+import shutil
+
+import pytest
+
+from conftest import ROOT, Repo, bake_print, run_bakegen, strict_parse, targets_of
+
+EXAMPLES = ROOT / "examples" / "repos"
+
+
+def files_under(folder):
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_init_writes_the_base_images_as_the_example_holds_them(tmp_path):
+    repo = Repo(tmp_path / "base-images")
+    r = run_bakegen("init", cwd=repo.path)
+    assert r.code == 0, r
+    assert files_under(repo.path / "bake") == files_under(EXAMPLES / "base-images" / "bake")
+    assert run_bakegen("-o", "docker-bake.hcl", cwd=repo.path).code == 0
+    text = (repo.path / "docker-bake.hcl").read_text()
+    assert text == (EXAMPLES / "base-images" / "docker-bake.hcl").read_text()
+    assert set(strict_parse(text)["group"]) == {"base", "default"}
+    printed = bake_print(repo.path)
+    assert set(printed["target"]) == {"golang-tools", "golang-runtime", "golang-runtime-static"}
+
+
+def test_init_app_writes_a_service_built_from_the_published_bases(tmp_path):
+    service = tmp_path / "ci-demo-go"
+    shutil.copytree(EXAMPLES / "ci-demo-go", service, ignore=shutil.ignore_patterns("bake", "docker-bake.hcl"))
+    Repo(service)
+    r = run_bakegen("init", "--app", "ci-demo-go", cwd=service)
+    assert r.code == 0, r
+    assert files_under(service / "bake") == files_under(EXAMPLES / "ci-demo-go" / "bake")
+    assert run_bakegen("-o", "docker-bake.hcl", cwd=service).code == 0
+    text = (service / "docker-bake.hcl").read_text()
+    assert text == (EXAMPLES / "ci-demo-go" / "docker-bake.hcl").read_text()
+    targets = targets_of(text)
+    assert set(targets) == {"ci-demo-go-dev", "ci-demo-go-prd", "ci-demo-go-test"}
+    tools = "REGISTRY/common/tools/golang:1.24"
+    assert targets["ci-demo-go-prd"]["contexts"][tools] == f"docker-image://{tools}"
+    printed = bake_print(service)
+    app = printed["target"]["ci-demo-go-prd"]
+    assert app["contexts"] == {
+        "registry.example.com/common/tools/golang:1.24": "docker-image://registry.example.com/common/tools/golang:1.24",
+        "registry.example.com/common/runtime/golang:debian11":
+            "docker-image://registry.example.com/common/runtime/golang:debian11"}
+    assert set(printed["target"]) == set(targets)  # only the app is built
+
+
+def test_the_service_dockerfile_defaults_to_the_published_bases():
+    text = (EXAMPLES / "ci-demo-go" / "bake" / "ci-demo-go" / "Dockerfile").read_text()
+    assert "ARG TOOLCHAIN_IMAGE=registry.example.com/common/tools/golang:1.24\n" in text
+    assert "ARG RUNTIME_IMAGE=registry.example.com/common/runtime/golang:debian11\n" in text
+
+
+def test_init_app_beside_base_images_uses_them(tmp_path):
+    repo = Repo(tmp_path / "mono")
+    assert run_bakegen("init", "--registry", "reg.example.com/team", cwd=repo.path).code == 0
+    (repo.path / "svc").mkdir()
+    r = run_bakegen("init", "--app", "svc", "--context", "svc", cwd=repo.path)
+    assert r.code == 0, r
+    hcl = (repo.path / "bake/svc/image.hcl").read_text()
+    assert 'toolchain = "golang-tools"' in hcl and 'runtime   = "golang-runtime"' in hcl
+    assert 'context     = "../../svc"' in hcl and 'envs   = ["dev"]' in hcl and 'config = ""' in hcl
+    r = run_bakegen("-o", "docker-bake.hcl", cwd=repo.path)
+    assert r.code == 0, r
+    t = targets_of((repo.path / "docker-bake.hcl").read_text())["svc"]
+    assert t["contexts"]["REGISTRY/common/tools/golang:1.24.2"] == "target:golang-tools"
+    assert t["context"] == "svc" and t["dockerfile"] == "../bake/svc/Dockerfile"
+    assert strict_parse((repo.path / "docker-bake.hcl").read_text())["variable"]["REGISTRY"]["default"] == \
+        "reg.example.com/team"
+    bake_print(repo.path)
+
+
+def test_init_never_overwrites_and_writes_nothing_then(tmp_path):
+    repo = Repo(tmp_path / "r")
+    existing = repo.path / "bake" / "golang-tools" / "Dockerfile"
+    existing.parent.mkdir(parents=True)
+    existing.write_text("mine\n")
+    r = run_bakegen("init", cwd=repo.path)
+    assert r.code == 2 and r.stdout == ""
+    assert r.stderr.strip() == (f"bakegen: error: {existing} already exists; bakegen init never overwrites a file "
+                                "(move it away or edit it by hand)")
+    assert existing.read_text() == "mine\n"
+    assert files_under(repo.path / "bake") == {"golang-tools/Dockerfile": b"mine\n"}
+
+
+def test_init_app_keeps_an_existing_project_file(tmp_path):
+    repo = Repo(tmp_path / "r")
+    (repo.path / "bake").mkdir()
+    (repo.path / "bake" / "bakegen.hcl").write_text('registry = "mine.example.com"\n')
+    assert run_bakegen("init", "--app", "svc", cwd=repo.path).code == 0
+    assert (repo.path / "bake" / "bakegen.hcl").read_text() == 'registry = "mine.example.com"\n'
+    assert "ARG TOOLCHAIN_IMAGE=mine.example.com/common/tools/golang:1.24\n" in (repo.path / "bake/svc/Dockerfile").read_text()
+    assert run_bakegen("-o", "docker-bake.hcl", cwd=repo.path).code == 0
+    assert run_bakegen("init", "--app", "svc", cwd=repo.path).code == 2
+
+
+@pytest.mark.parametrize("args, message", [
+    (["init", "--app", "My App"], 'app name "My App" must be lower-case'),
+    (["init", "--context", "x"], "--context: --context needs --app NAME"),
+    (["init", "--app", "svc", "--context", "nowhere"], "nowhere is not a folder"),
+    (["init", "--registry", "Bad Reg"], '--registry: "Bad Reg" is not a valid registry'),
+])
+def test_init_refuses_bad_input(tmp_path, args, message):
+    r = run_bakegen(*args, cwd=tmp_path)
+    assert r.code == 2 and message in r.stderr and not (tmp_path / "bake").exists()
+
+
+def test_a_file_bakegen_writes_names_only_paths_that_exist_beside_it(tmp_path):
+    """The built-in example printed to stdout is the seed demo (a notice); written to a file
+    where its paths do not exist, it is refused with the fix."""
+    r = run_bakegen("-o", "docker-bake.hcl", cwd=tmp_path)
+    assert r.code == 2 and not (tmp_path / "docker-bake.hcl").exists()
+    assert "context examples/repos/ci-demo-go of target ci-demo-go-dev does not exist here" in r.stderr
+    assert "bakegen init" in r.stderr
+    assert run_bakegen("--check", "docker-bake.hcl", cwd=tmp_path).code == 2
+
+
+def test_a_definition_naming_a_missing_context_is_refused(project):
+    image = project / "bake/ci-demo-go/image.hcl"
+    image.write_text(image.read_text().replace("examples/repos/ci-demo-go", "examples/nowhere"))
+    r = run_bakegen(cwd=project)
+    assert r.code == 2 and "context examples/nowhere of target ci-demo-go-dev does not exist here" in r.stderr
