@@ -1,6 +1,7 @@
 # bakegen: generate docker-bake.hcl from bake/ and build the images with docker buildx bake.
 #   make bake BAKE_ARGS=--push        generate both files, then build (and push) every target
-#   make bake-apps / make bake-base   only the apps (the daily path) / only the base images
+#   make bake-apps [ENV=prd]          only the apps (the daily path), or the apps of one env
+#   make bake-base                    only the base images (when their definitions change)
 #   make print                        what bake would build (docker buildx bake --print)
 #   make generate / make check        rewrite / verify the committed docker-bake.hcl
 #   make examples                     rewrite examples/repos/ with bakegen init
@@ -17,6 +18,7 @@ BAKEFILE ?= docker-bake.hcl
 META     ?= .bakegen/meta.hcl
 BAKE_ARGS ?=
 TARGETS  ?=
+ENV      ?=
 BUILDER  ?= bakegen
 BUILDER_DRIVER ?= docker-container
 NODES    ?=
@@ -57,7 +59,7 @@ bake: generate meta buildx-available
 	docker buildx bake -f $(BAKEFILE) -f $(META) $(BAKE_ARGS) $(TARGETS)
 
 bake-apps:
-	$(MAKE) bake TARGETS=apps
+	$(MAKE) bake TARGETS=$(if $(ENV),apps-$(ENV),apps)
 
 bake-base:
 	$(MAKE) bake TARGETS=base

@@ -18,6 +18,18 @@ group "apps" {
   targets = ["ci-demo-go-dev", "ci-demo-go-prd", "ci-demo-go-test"]
 }
 
+group "apps-dev" {
+  targets = ["ci-demo-go-dev"]
+}
+
+group "apps-prd" {
+  targets = ["ci-demo-go-prd"]
+}
+
+group "apps-test" {
+  targets = ["ci-demo-go-test"]
+}
+
 group "base" {
   targets = ["golang-runtime", "golang-runtime-static", "golang-tools"]
 }

@@ -47,7 +47,7 @@ def source_date_epoch(env: Mapping[str, str]) -> int | None:
         return None
     try:
         value = int(raw)
-        dt.datetime.fromtimestamp(value, dt.timezone.utc)
+        dt.datetime.fromtimestamp(value, dt.UTC)
     except (ValueError, OverflowError, OSError):
         raise BakegenError("is not a number of seconds", f'SOURCE_DATE_EPOCH="{raw}"') from None
     return value
@@ -109,7 +109,7 @@ def _stamp(commit: str, committed: int | None, dirty: bool, env: Mapping[str, st
         return Stamp(commit, epoch, "SOURCE_DATE_EPOCH")
     if committed is not None and not dirty:
         return Stamp(commit, committed, "the commit's committer time")
-    clock = int((now or dt.datetime.now(dt.timezone.utc)).timestamp())
+    clock = int((now or dt.datetime.now(dt.UTC)).timestamp())
     return Stamp(commit, clock, "the clock (uncommitted changes)" if dirty else "the clock (no git commit)")
 
 
@@ -140,7 +140,7 @@ def read(repo: Path, env: Mapping[str, str], *, branch: str | None = None, commi
         branch, sources["branch"] = _branch(top, env)
     stamp = _stamp(full, info[1] if info else None, dirty, env, now)
     sources["time"] = stamp.source
-    timestamp = dt.datetime.fromtimestamp(stamp.epoch, dt.timezone.utc).strftime("%Y%m%d%H%M")
+    timestamp = dt.datetime.fromtimestamp(stamp.epoch, dt.UTC).strftime("%Y%m%d%H%M")
     state = GitState(branch=branch, commit=full, dirty=dirty, version_tag=version_tag, timestamp=timestamp)
     return GitMeta(state, stamp, sources, top)
 

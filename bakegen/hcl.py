@@ -19,7 +19,7 @@ class Span:
 class Expr:
     value: Any
     span: Span
-    items: list["Expr"] | None = None
+    items: list[Expr] | None = None
 
 
 @dataclass
@@ -32,7 +32,7 @@ class Attribute:
 @dataclass
 class Body:
     attributes: dict[str, Attribute] = field(default_factory=dict)
-    blocks: list["Block"] = field(default_factory=list)
+    blocks: list[Block] = field(default_factory=list)
 
 
 @dataclass
@@ -61,7 +61,7 @@ def _body(raw: dict[str, Any]) -> Body:
     for k, v in raw.items():
         if k.startswith("__"):
             continue
-        if isinstance(v, list) and v and all(isinstance(b, dict) and b.get("__is_block__") or (isinstance(b, dict) and len(b) == 1 and isinstance(next(iter(b.values())), dict) and next(iter(b.values())).get("__is_block__")) for b in v):
+        if isinstance(v, list) and v and all((isinstance(b, dict) and b.get("__is_block__")) or (isinstance(b, dict) and len(b) == 1 and isinstance(next(iter(b.values())), dict) and next(iter(b.values())).get("__is_block__")) for b in v):
             for b in v:
                 if b.get("__is_block__"):
                     body.blocks.append(Block(k, [], _body(b), 1))

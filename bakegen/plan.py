@@ -2,7 +2,8 @@
 Pure: no I/O. The per-build values are ``meta.plan_meta``'s.
 
 Groups: ``default`` holds every target, ``base`` the toolchain and runtime targets, ``apps`` the
-apps' targets; an image with several targets (versions, variants, envs) gets a group of its name.
+apps' targets and ``apps-<env>`` those of one env; an image with several targets (versions,
+variants, envs) gets a group of its name.
 """
 
 from __future__ import annotations
@@ -88,11 +89,11 @@ def _select(targets: list[Target], ov: Overrides) -> list[Target]:
 
 def _check_names(targets: list[Target], groups: dict[str, list[str]]) -> None:
     names = [t.name for t in targets]
-    clash = sorted({n for n in names if names.count(n) > 1} | ((set(names) | set(groups)) & set(RESERVED))
-                   | (set(names) & set(groups)))
+    reserved = {n for n in set(names) | set(groups) if n in RESERVED} | {n for n in names if n.startswith("apps-")}
+    clash = sorted({n for n in names if names.count(n) > 1} | reserved | (set(names) & set(groups)))
     if clash:
         raise BakegenError(f'two targets or groups would be named "{clash[0]}" (the groups '
-                           f'{", ".join(RESERVED)} are bakegen\'s); rename an image')
+                           f'{", ".join(RESERVED)} and apps-<env> are bakegen\'s); rename an image')
 
 
 def check_references(targets: list[Target], defs: Definitions) -> None:
@@ -149,6 +150,9 @@ def plan(defs: Definitions, today: dt.date, ov: Overrides | None = None) -> Bake
         several = len(by_image[t.image]) > 1 if t.kind != "app" else len(image.envs) > 1
         if several:
             groups.setdefault(t.image, []).append(t.name)
+    for t in targets:
+        if t.kind == "app":
+            groups.setdefault(f"apps-{t.env}", []).append(t.name)
     _check_names(targets, groups)
     groups["apps"] = [t.name for t in targets if t.kind == "app"]
     groups["base"] = [t.name for t in targets if t.kind != "app"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from functools import lru_cache
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from .model import BakeFile, Context, Ref, Tag, Target, Variable
@@ -95,7 +95,7 @@ CACHE_TO = ",mode=max,ignore-error=true"  # a build without push rights still su
 
 
 # ---------------------------------------------------------------- templates
-@lru_cache(maxsize=None)
+@cache
 def _environment() -> jinja2.Environment:
     import jinja2
 

@@ -56,9 +56,9 @@ def base_files(facts: Facts, builtin: Path, builtin_defs: Definitions) -> dict[P
 def published_bases(builtin_defs: Definitions) -> tuple[str, str]:
     """The references a service uses when its repository defines no bases: the toolchain's Go
     line (``1.24``) and the Debian runtime's variant tag, as the built-in definitions publish them."""
-    from .plan import plan
-
     import datetime as dt
+
+    from .plan import plan
 
     bake = plan(builtin_defs, dt.date.min)
     tools = next(t for t in bake.targets if t.kind == "toolchain")

@@ -7,6 +7,7 @@ its ``latest`` policy.
 from __future__ import annotations
 
 import re
+
 from .errors import BakegenError
 from .model import GitState, Ref
 from .versions import Alias

@@ -29,7 +29,7 @@ class GoVersion:
     pre_num: int | None = None
 
     @classmethod
-    def parse(cls, text: str) -> "GoVersion":
+    def parse(cls, text: str) -> GoVersion:
         s = str(text).strip()
         m = _GO.match(s) or _SEMVER_PRE.match(s)
         if not m:
@@ -80,10 +80,10 @@ class GoVersion:
     def __str__(self) -> str:
         return self.go
 
-    def __lt__(self, other: "GoVersion") -> bool:
+    def __lt__(self, other: GoVersion) -> bool:
         return self.semver < other.semver
 
-    def resolve(self, known: list["GoVersion"]) -> "GoVersion":
+    def resolve(self, known: list[GoVersion]) -> GoVersion:
         """A partial version ("1.24") means the newest stable release of that line in ``known``."""
         if not self.partial:
             return self

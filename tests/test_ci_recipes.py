@@ -421,18 +421,26 @@ def test_github_workflow_triggers_and_job():
 
 
 def test_github_workflow_builds_both_files_and_pushes_only_from_the_default_branch():
+    """Two bake steps: the base images only when their definitions changed, the apps of the
+    job's env always; both read both files and push only for a push to the default branch."""
     wf = github_workflow()
     steps = [s for _, s in github_steps(wf)]
     uses = [s.get("uses", "").split("@")[0] for s in steps]
-    (bake,) = [s for s in steps if s.get("uses", "").startswith("docker/bake-action@")]
-    assert bake["uses"] == "docker/bake-action@v6"
-    with_ = bake["with"]
-    assert set(with_) <= BAKE_ACTION_V6_INPUTS, f"not bake-action v6 inputs: {set(with_) - BAKE_ACTION_V6_INPUTS}"
-    # v6 builds from the Git context by default, which has no meta.hcl: use the checkout.
-    assert with_["source"] == "."
-    files = [f.strip() for f in re.split(r"[\n,]", with_["files"]) if f.strip()]
-    assert files == [f"./{COMMITTED}", f"./{META}"]
-    assert norm(with_["push"]) == GITHUB_DEFAULT_BRANCH_PUSH
+    bakes = [s for s in steps if s.get("uses", "").startswith("docker/bake-action@")]
+    assert [norm(b["with"]["targets"]) for b in bakes] == ["base", "apps-${{ env.APP_ENV }}"]
+    (changes,) = [s for s in steps if s.get("uses", "").startswith("dorny/paths-filter@")]
+    assert norm(bakes[0]["if"]) == f"steps.{changes['id']}.outputs.base == 'true'" and "if" not in bakes[1]
+    watched = yaml.safe_load(changes["with"]["filters"])["base"]
+    assert "bake/golang-*/**" in watched and "bake/bakegen.hcl" in watched
+    for bake in bakes:
+        assert bake["uses"] == "docker/bake-action@v6"
+        with_ = bake["with"]
+        assert set(with_) <= BAKE_ACTION_V6_INPUTS, f"not bake-action v6 inputs: {set(with_) - BAKE_ACTION_V6_INPUTS}"
+        # v6 builds from the Git context by default, which has no meta.hcl: use the checkout.
+        assert with_["source"] == "."
+        files = [f.strip() for f in re.split(r"[\n,]", with_["files"]) if f.strip()]
+        assert files == [f"./{COMMITTED}", f"./{META}"]
+        assert norm(with_["push"]) == GITHUB_DEFAULT_BRANCH_PUSH
 
     (login,) = [s for s in steps if s.get("uses", "").startswith("docker/login-action@")]
     assert login["uses"] == "docker/login-action@v3"
@@ -443,6 +451,8 @@ def test_github_workflow_builds_both_files_and_pushes_only_from_the_default_bran
     for name in ("actions/checkout", "actions/setup-python", "docker/setup-qemu-action",
                  "docker/setup-buildx-action", "docker/login-action"):
         assert name in uses and uses.index(name) < uses.index("docker/bake-action"), name
+    (checkout,) = [s for s in steps if s.get("uses", "").startswith("actions/checkout@")]
+    assert checkout["with"]["fetch-depth"] == 0  # the base images' stamps need the history
     (python,) = [s for s in steps if s.get("uses", "").startswith("actions/setup-python@")]
     assert str(python["with"]["python-version"]) == "3.11"
 
@@ -451,7 +461,7 @@ def test_github_workflow_builds_both_files_and_pushes_only_from_the_default_bran
     (check_at,) = [i for i, info in infos if info["check"] == COMMITTED]
     (meta_at,) = [i for i, info in infos if info["command"] == "meta"]
     assert dict(infos)[meta_at]["output"] == META
-    bake_at = steps.index(bake)
+    bake_at = steps.index(bakes[0])
     install_at = next(i for i, s in enumerate(steps) if re.search(r"\bpip install\b", s.get("run", "")))
     assert install_at < check_at < bake_at and install_at < meta_at < bake_at
 
@@ -505,27 +515,25 @@ def rule_conditions(job: dict) -> list[str]:
 
 
 def test_gitlab_pushes_and_logs_in_only_on_the_default_branch():
+    """Each job pushes (and logs in) only through PUSH, which only the default-branch rule sets;
+    the apps job builds the apps-<env> group, prd on the default branch; the base job runs only
+    when the base images' definitions changed."""
     jobs = gitlab_jobs()
-    pushing = {}
+    assert set(jobs) == {"bake:base", "bake:apps"}
     for name, job in jobs.items():
         lines = gitlab_lines(job)
-        push = any(re.search(r"\bdocker buildx bake\b", l) and "--push" in words(l) for l in lines)
-        login = any(re.search(r"\bdocker login\b", l) for l in lines)
-        assert job.get("rules"), f"{name}: no rules; say when it runs"
-        conditions = rule_conditions(job)
-        if push or login:
-            assert push and login, f"{name}: push and login go together"
-            assert conditions == [GITLAB_DEFAULT_BRANCH], f"{name} pushes outside the default branch: {conditions}"
-            env = {**job["variables"], **job["rules"][0].get("variables", {})}
-            assert env.get("APP_ENV") == "prd"
-        else:
-            # Every rule that adds it must exclude the default branch (or be a merge request).
-            assert conditions and all("!= $CI_DEFAULT_BRANCH" in c or "merge_request_event" in c
-                                      for c in conditions), f"{name} would also build the default branch"
-            assert any("merge_request_event" in c for c in conditions), f"{name}: merge requests"
-            assert job["variables"].get("APP_ENV") == "dev"
-        pushing[name] = push
-    assert sum(pushing.values()) == 1 and not all(pushing.values()), pushing
+        (bake_line,) = [l for l in lines if re.search(r"\bdocker buildx bake\b", l)]
+        assert "$PUSH" in words(bake_line) and "--push" not in words(bake_line)
+        (login,) = [l for l in lines if re.search(r"\bdocker login\b", l)]
+        assert login.startswith('if [ -n "$PUSH" ]')
+        assert job["variables"].get("PUSH") == "" and job["variables"].get("APP_ENV") == "dev"
+        pushing = [r for r in job["rules"] if r.get("variables", {}).get("PUSH") == "--push"]
+        assert [" ".join(str(r["if"]).split()) for r in pushing] == [GITLAB_DEFAULT_BRANCH], name
+        assert any("merge_request_event" in str(r.get("if")) for r in job["rules"]), f"{name}: merge requests"
+    assert words([l for l in gitlab_lines(jobs["bake:base"]) if "buildx bake" in l][0])[-1] == "base"
+    assert all("bake/golang-*/**/*" in r["changes"] for r in jobs["bake:base"]["rules"])
+    assert words([l for l in gitlab_lines(jobs["bake:apps"]) if "buildx bake" in l][0])[-1] == "apps-$APP_ENV"
+    assert jobs["bake:apps"]["rules"][0]["variables"]["APP_ENV"] == "prd"
 
 
 # --- make targets ----------------------------------------------------------------------------
