@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import shlex
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .errors import BakegenError
@@ -69,7 +70,7 @@ def commands(name: str, nodes: list[Node], driver: str = "docker-container",
     return out
 
 
-def run(cmds: list[list[str]], dry_run: bool, echo) -> None:
+def run(cmds: list[list[str]], dry_run: bool, echo: Callable[[str], object]) -> None:
     for cmd in cmds:
         echo(shlex.join(cmd))
         if dry_run:

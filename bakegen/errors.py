@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 class BakegenError(Exception):
     """Bad input or an impossible request: one line for the user, no traceback.
@@ -19,7 +21,7 @@ class BakegenError(Exception):
         return f"{self.where}: {self.message}" if self.where else self.message
 
 
-def did_you_mean(word: str, choices) -> str:
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """A ' (did you mean "x"?)' hint when one of ``choices`` is close to ``word``, else ''."""
     import difflib
 

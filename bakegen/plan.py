@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from .apps import app_repository, app_targets
 from .bases import Made, base_targets
@@ -51,7 +52,7 @@ def apply_overrides(defs: Definitions, ov: Overrides) -> Definitions:
         project = dataclasses.replace(project, registry_cache=ov.registry_cache)
     images = []
     for image in defs.images:
-        changes: dict[str, object] = {}
+        changes: dict[str, Any] = {}
         if ov.go_version is not None and image.kind == "toolchain":
             _check_go_version(ov.go_version, defs)
             changes["versions"] = (ov.go_version.value,)
