@@ -52,7 +52,8 @@ def test_groups(output):
     assert groups["default"]["targets"] == apps + ["golang-runtime", "golang-runtime-static", "golang-tools"]
     assert groups["base"]["targets"] == ["golang-runtime", "golang-runtime-static", "golang-tools"]
     assert groups["apps"]["targets"] == groups["ci-demo-go"]["targets"] == apps
-    assert set(groups) == {"apps", "base", "ci-demo-go", "default"}
+    assert set(groups) == {"apps", "apps-dev", "apps-prd", "apps-test", "base", "ci-demo-go", "default"}
+    assert groups["apps-prd"]["targets"] == ["ci-demo-go-prd"]
 
 
 def test_registry_is_a_documented_variable(output):
@@ -105,7 +106,7 @@ def test_app_builds_from_the_base_targets_of_the_same_run(targets, env):
                          "CGO_ENABLED": "0", "MAIN_PACKAGE": ".", "TOOLCHAIN_IMAGE": tools, "RUNTIME_IMAGE": runtime}
     assert "tags" not in t  # per commit: bakegen meta
     assert t["context"] == "examples/repos/ci-demo-go"
-    assert t["dockerfile"] == "../../bake/ci-demo-go/Dockerfile"
+    assert t["dockerfile"] == "../../../bake/ci-demo-go/Dockerfile"
     assert set(t["platforms"]) <= set(targets["golang-tools"]["platforms"])
 
 

@@ -66,7 +66,7 @@ def hostile_bake(text: str) -> BakeFile:
                          Context(Ref("x/" + text, registry=True), "other", "")],
                refs={"B": Ref(text, registry=True), "C": Ref(text, registry=False)},
                pull=True, provenance=False, network="host", extra_hosts={text or "h": text})
-    return BakeFile([Variable("REGISTRY", text or "r", text, pattern=text, error_message=text or "m")],
+    return BakeFile([Variable("REGISTRY", text or "r", text, pattern="^.*$", error_message=text or "m")],
                     {"default": ["t"]}, [t])
 
 
