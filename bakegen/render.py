@@ -53,8 +53,9 @@ def hcl_string(text: str) -> str:
 
 
 def hcl_key(text: str) -> str:
-    """A map key: bare when it is an identifier, else a quoted string."""
-    return text if _IDENT.match(text) else hcl_string(text)
+    """A map key: bare when it is an identifier, else a quoted string. ``null``, ``true`` and
+    ``false`` are quoted: bare, HCL reads them as values (a null key is an error)."""
+    return text if _IDENT.match(text) and text not in ("null", "true", "false") else hcl_string(text)
 
 
 def _ref_of(item: Tag | Ref) -> Ref:

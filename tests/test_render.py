@@ -98,6 +98,12 @@ def test_json_output_escapes_templates(text):
     assert t["args"] == {"A": escaped, "B": "${REGISTRY}/" + escaped, "C": escaped}
 
 
+@pytest.mark.parametrize("key", ["null", "true", "false"])
+def test_keywords_as_map_keys_are_quoted(key):
+    assert hcl_key(key) == f'"{key}"'
+    assert pygohcl.loads(f"m = {{ {hcl_key(key)} = 1 }}\n")["m"] == {key: 1}
+
+
 def test_header_comment_cannot_break_out():
     text = render_hcl(hostile_bake("x"), command="bakegen\ntarget \"evil\" {}")
     assert "evil" not in pygohcl.loads(text).get("target", {})
