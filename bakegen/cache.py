@@ -56,8 +56,10 @@ def is_private(path: Path) -> str | None:
 
 def private_folder(folder: Path) -> Path | None:
     """``folder``, created private when missing; None (with one warning) when it is not safe."""
+    from .output import make_private_folder
+
     try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        make_private_folder(folder)
     except OSError as e:
         _warn(folder, e.strerror or str(e))
         return None

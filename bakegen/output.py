@@ -58,6 +58,11 @@ def write_new_files(files: dict[Path, str]) -> None:
         write_atomic(path, text)
 
 
+def make_private_folder(folder: Path) -> None:
+    """Create ``folder`` (and its parents) readable and writable by this user only."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
 def read_existing(path: Path) -> str | None:
     try:
         return Path(path).read_text(encoding="utf-8")
