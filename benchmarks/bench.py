@@ -2,14 +2,13 @@
 
   python benchmarks/bench.py [--runs N] [--profile]
 
-1. the import floor, `python -c "import click, jinja2, semver, hcl2"`, beside bakegen's default run
-   (repository bake/, and the built-in definitions from an empty folder), in the same run; each
-   "x floor" figure is the median of ratios to a floor run made just before each bakegen run;
-2. a run that must parse HCL (its parse cache empty; python-hcl2's grammar cache built), and the
-   very first run on a machine (nothing cached);
-3. scale: generated definitions for 100 and 1,000 images (2 platforms, 2 variants each), cold
-   (every file parsed) and warm (unchanged files: the usual case), and t(1000)/t(100).
-The definitions for the scale runs are written to a temp folder and deleted afterwards.
+1. the import floor, `python -c "import click, jinja2, semver, platformdirs"` (every library
+   bakegen imports), beside bakegen's runs in the same run; each "x floor" figure is the median
+   of the ratios to a floor run made just before each bakegen run (a shared VM drifts);
+2. bakegen on the repository's bake/, on the built-in definitions from an empty folder, and on
+   a copy with an edited definition; with the template cache and without it (what it saves);
+3. scale: generated definitions for 100 and 1,000 images (2 platforms, 2 variants each) and
+   t(1000)/t(100). The definitions are written to a temp folder and deleted afterwards.
 """
 
 from __future__ import annotations
@@ -23,17 +22,16 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 BAKEGEN = [PY, "-m", "bakegen"]
+FLOOR = [PY, "-c", "import click, jinja2, semver, platformdirs"]
 
 
-FLOOR = [PY, "-c", "import click, jinja2, semver, hcl2"]
-
-
-def once(cmd, cwd, env) -> float:
+def once(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
     start = time.perf_counter()
     proc = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     elapsed = time.perf_counter() - start
@@ -42,18 +40,14 @@ def once(cmd, cwd, env) -> float:
     return elapsed
 
 
-def timed(cmd, cwd, env, runs, prepare=None) -> float:
-    times = []
-    for _ in range(runs):
-        if prepare:
-            prepare()
-        times.append(once(cmd, cwd, env))
-    return statistics.median(times)
+def timed(cmd: list[str], cwd: Path, env: dict[str, str], runs: int) -> float:
+    return statistics.median(once(cmd, cwd, env) for _ in range(runs))
 
 
-def against_floor(cmd, cwd, env, runs, prepare=None) -> tuple[float, float]:
+def against_floor(cmd: list[str], cwd: Path, env: dict[str, str], runs: int,
+                  prepare: Callable[[], None] | None = None) -> tuple[float, float]:
     """Median time of ``cmd`` and the median of its ratios to the import floor, each run paired
-    with a floor run just before it, so both see the same machine (a shared VM drifts)."""
+    with a floor run just before it."""
     times, ratios = [], []
     for _ in range(runs):
         if prepare:
@@ -65,19 +59,12 @@ def against_floor(cmd, cwd, env, runs, prepare=None) -> tuple[float, float]:
     return statistics.median(times), statistics.median(ratios)
 
 
-def drop(cache: Path) -> None:
-    """Forget the parsed definitions, keep python-hcl2's grammar cache."""
-    for p in cache.glob("parsed-*.json"):
-        p.unlink()
-
-
 def make_definitions(folder: Path, images: int) -> None:
-    """``images`` toolchain-like runtime images, 2 platforms and 2 variants each, each with its
-    own Dockerfile, plus the project file."""
+    """``images`` runtime images, 2 platforms and 2 variants each, each with its own Dockerfile."""
     folder.mkdir(parents=True)
     (folder / "bakegen.hcl").write_text(
         'registry = "registry.example.com/bench"\nplatforms = ["linux/amd64", "linux/arm64"]\n')
-    dockerfile = "# syntax=docker/dockerfile:1\nARG BASE_IMAGE=debian:bookworm-slim\nFROM ${BASE_IMAGE}\nUSER 65532:65532\n"
+    dockerfile = "ARG BASE_IMAGE=debian:bookworm-slim\nFROM ${BASE_IMAGE}\nUSER 65532:65532\n"
     for i in range(images):
         d = folder / f"svc-{i:04d}"
         d.mkdir()
@@ -88,90 +75,59 @@ def make_definitions(folder: Path, images: int) -> None:
             f'  tag_prefix  = "v{i}-"\n}}\n')
 
 
+def report(label: str, result: tuple[float, float]) -> None:
+    print(f"  {label:<44}{result[0]:7.3f} s   {result[1]:5.2f}x floor")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=11)
-    ap.add_argument("--profile", action="store_true", help="cProfile the warm 1,000-image run")
+    ap.add_argument("--profile", action="store_true", help="cProfile the 1,000-image run")
     args = ap.parse_args()
     runs = args.runs
     tmp = Path(tempfile.mkdtemp(prefix="bakegen-bench-"))
     try:
-        warm_cache = tmp / "cache-warm"
-        env = {**os.environ, "BAKEGEN_CACHE_DIR": str(warm_cache)}
-        env.pop("BAKEGEN_COMMAND", None)
+        cache = tmp / "cache"
+        env = {**os.environ, "BAKEGEN_CACHE_DIR": str(cache)}
+        uncached = {**env, "BAKEGEN_CACHE_DIR": ""}
         empty = tmp / "empty"
         empty.mkdir()
-        # pip compiles an installed wheel to bytecode, as it did the libraries of the floor; an
-        # editable checkout under PYTHONDONTWRITEBYTECODE=1 would compile bakegen on every run.
+        # pip compiles an installed wheel to bytecode, as it did the libraries of the floor.
         subprocess.run([PY, "-m", "compileall", "-q", str(ROOT / "bakegen")], check=True)
-        subprocess.run(BAKEGEN, cwd=ROOT, env=env, capture_output=True, check=True)  # warm the caches
+        subprocess.run(BAKEGEN, cwd=ROOT, env=env, capture_output=True, check=True)  # fill the template cache
 
         print(f"bakegen benchmarks: {time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} cores, "
               f"Python {platform.python_version()}, median of {runs} runs")
-        floor3 = timed([PY, "-c", "import click, jinja2, semver"], ROOT, env, runs)
-        floor = timed(FLOOR, ROOT, env, runs)
-        default, default_x = against_floor(BAKEGEN, ROOT, env, runs)
-        builtin, builtin_x = against_floor(BAKEGEN, empty, env, runs)
-        print(f"  import click, jinja2, semver         {floor3:7.3f} s")
-        print(f"  import click, jinja2, semver, hcl2   {floor:7.3f} s   (the floor)")
-        print(f"  bakegen (repository bake/)           {default:7.3f} s   {default_x:5.2f}x floor")
-        print(f"  bakegen (built-in, empty folder)     {builtin:7.3f} s   {builtin_x:5.2f}x floor")
-
-        parse_cache = tmp / "cache-parse"
-
-        def drop_parsed():  # keep python-hcl2's grammar cache, lose the parsed definitions
-            drop(parse_cache)
-
-        subprocess.run(BAKEGEN + ["--definitions", str(ROOT / "bake")], cwd=empty,
-                       env={**env, "BAKEGEN_CACHE_DIR": str(parse_cache)}, capture_output=True)
+        print(f"  {'python -c pass':<44}{timed([PY, '-c', 'pass'], ROOT, env, runs):7.3f} s")
+        print(f"  {'import click, jinja2, semver, platformdirs':<44}{timed(FLOOR, ROOT, env, runs):7.3f} s   (the floor)")
+        report("bakegen (repository bake/)", against_floor(BAKEGEN, ROOT, env, runs))
+        report("bakegen (built-in, empty folder)", against_floor(BAKEGEN, empty, env, runs))
         copy = tmp / "project"
-        shutil.copytree(ROOT / "bake", copy / "bake")
-        shutil.copytree(ROOT / "examples", copy / "examples")
-        with open(copy / "bake" / "bakegen.hcl", "a") as f:
-            f.write("\n# edited: the shipped parse no longer matches\n")
-        must_parse, must_parse_x = against_floor(BAKEGEN, copy, {**env, "BAKEGEN_CACHE_DIR": str(parse_cache)},
-                                                 runs, drop_parsed)
-        first = timed(BAKEGEN, copy, {**env, "BAKEGEN_CACHE_DIR": str(tmp / "none")}, max(3, runs // 3),
-                      lambda: shutil.rmtree(tmp / "none", ignore_errors=True))
-        print(f"  bakegen, one edited file to parse    {must_parse:7.3f} s   {must_parse_x:5.2f}x floor")
-        print(f"  bakegen, first run (nothing cached)  {first:7.3f} s   (python-hcl2 builds its grammar once)")
+        for name in ("bake", "examples"):
+            shutil.copytree(ROOT / name, copy / name)
+        edited = copy / "bake" / "golang-tools" / "image.hcl"
 
-        site = Path(__import__("hcl2").__file__).resolve().parent.parent
-        if os.geteuid() == 0 and shutil.which("unshare") and shutil.which("mount"):
-            # site-packages mounted read-only in a private mount namespace (root only)
-            ro_cache = tmp / "cache-ro"
-            script = (f"mount --bind -o ro {site} {site} && mount -o remount,bind,ro {site} && "
-                      f"exec {' '.join(BAKEGEN)}")
-            ro_cmd = ["unshare", "-m", "sh", "-c", script]
-            ro_env = {**env, "BAKEGEN_CACHE_DIR": str(ro_cache)}
-            ro_first = timed(ro_cmd, copy, ro_env, 3, lambda: shutil.rmtree(ro_cache, ignore_errors=True))
-            subprocess.run(ro_cmd, cwd=copy, env=ro_env, capture_output=True)
-            ro_parse, ro_parse_x = against_floor(ro_cmd, copy, ro_env, runs, lambda: drop(ro_cache))
-            print(f"  read-only site-packages: first run {ro_first:.3f} s, then one edited file to parse "
-                  f"{ro_parse:.3f} s ({ro_parse_x:.2f}x floor; unshare and mount add a few ms)")
+        def edit() -> None:
+            with open(edited, "a") as f:
+                f.write("# edited\n")
+
+        report("bakegen, a definition edited before each run", against_floor(BAKEGEN, copy, env, runs, edit))
+        report("... without the template cache", against_floor(BAKEGEN, copy, uncached, runs, edit))
 
         results = {}
         for n in (100, 1000):
             defs = tmp / f"defs-{n}"
             make_definitions(defs, n)
-            cache = tmp / f"cache-{n}"
             cmd = BAKEGEN + ["--definitions", str(defs)]
-            cenv = {**env, "BAKEGEN_CACHE_DIR": str(cache)}
-            subprocess.run(cmd, cwd=tmp, env=cenv, capture_output=True, check=True)  # grammar cache
-            cold = timed(cmd, tmp, cenv, max(3, runs // 3), lambda: drop(cache))
-            warm = timed(cmd, tmp, cenv, runs)
-            results[n] = (cold, warm)
-            print(f"  {n:5d} images, 4 targets each: cold {cold:7.3f} s, warm {warm:7.3f} s")
-        ratio_c = results[1000][0] / results[100][0]
-        ratio_w = results[1000][1] / results[100][1]
-        print(f"  t(1000)/t(100): cold {ratio_c:.1f}, warm {ratio_w:.1f}")
+            results[n] = timed(cmd, tmp, env, max(3, runs // 3))
+            print(f"  {n:5d} images, 2 targets each:{results[n]:19.3f} s")
+        print(f"  t(1000)/t(100): {results[1000] / results[100]:.1f}")
 
         if args.profile:
             import cProfile
             import pstats
 
-            sys.argv = ["bakegen", "--definitions", str(tmp / "defs-1000")]
-            os.environ["BAKEGEN_CACHE_DIR"] = str(tmp / "cache-1000")
+            os.environ["BAKEGEN_CACHE_DIR"] = str(cache)
             os.chdir(tmp)
             from bakegen.cli import main as bakegen_main
 
@@ -179,7 +135,7 @@ def main() -> None:
             with open(os.devnull, "w") as devnull:
                 stdout, sys.stdout = sys.stdout, devnull
                 try:
-                    prof.runcall(bakegen_main, sys.argv[1:])
+                    prof.runcall(bakegen_main, ["--definitions", str(tmp / "defs-1000")])
                 finally:
                     sys.stdout = stdout
             pstats.Stats(prof).sort_stats("cumulative").print_stats(12)
