@@ -22,8 +22,8 @@ def explain(t: Target, per_build: Target | None, note: str | None, defs: Definit
     tags = per_build.tags if per_build and per_build.tags else t.tags
     out.append("tags:" if tags else "tags: none")
     out += [f"  {tag.ref(registry)}\n      <- {tag.why}" for tag in tags]
-    refs = {k: Value(r.resolve(registry), f"{'the base target of this run' if any(c.name == r and c.target for c in t.contexts) else 'a published image'}")
-            for k, r in t.refs.items()}
+    whys = {c.name: c.why for c in t.contexts}
+    refs = {k: Value(r.resolve(registry), whys.get(r, "a published image")) for k, r in t.refs.items()}
     out += _values("args", {**t.args, **refs}, per_build.args if per_build else {})
     out += _values("labels", t.labels, per_build.labels if per_build else {})
     if t.contexts:
