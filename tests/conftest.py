@@ -14,11 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Every target attribute buildx knows (../shared/reference/buildx-bake.md); bake silently drops
 # any other name, so the output must use these spellings only.
-BAKE_TARGET_ATTRIBUTES = frozenset("""
-description inherits annotations attest context contexts dockerfile dockerfile-inline args labels
-tags cache-from cache-to target secret ssh platforms output pull no-cache network no-cache-filter
-shm-size ulimits resources call entitlements extra-hosts policy matrix name
-""".split())
+BAKE_TARGET_ATTRIBUTES = frozenset(["description", "inherits", "annotations", "attest", "context", "contexts", "dockerfile", "dockerfile-inline", "args", "labels", "tags", "cache-from", "cache-to", "target", "secret", "ssh", "platforms", "output", "pull", "no-cache", "network", "no-cache-filter", "shm-size", "ulimits", "resources", "call", "entitlements", "extra-hosts", "policy", "matrix", "name"])
 
 
 @pytest.fixture(autouse=True)

@@ -16,9 +16,9 @@ from pathlib import Path
 import click
 import pytest
 import yaml
+from conftest import ROOT
 
 from bakegen.cli import cli
-from conftest import ROOT
 
 PRE_COMMIT = ROOT / ".pre-commit-hooks.yaml"
 GITHUB = ROOT / "examples" / "ci" / "github-actions.yml"
@@ -360,7 +360,7 @@ def test_pre_commit_manifest_follows_the_schema():
     assert {"bakegen-check", "bakegen"} <= set(ids)
     for h in hooks:
         assert isinstance(h, dict)
-        assert MANIFEST_REQUIRED <= set(h), h
+        assert set(h) >= MANIFEST_REQUIRED, h
         assert set(h) <= MANIFEST_KEYS, f"unknown keys {set(h) - MANIFEST_KEYS}"
         assert all(isinstance(h[k], str) and h[k] for k in MANIFEST_REQUIRED)
         assert h["language"] == "python"  # pre-commit pip-installs this repository: bakegen is on PATH

@@ -6,7 +6,6 @@ import stat
 import subprocess
 
 import pytest
-
 from conftest import ROOT, run_bakegen, targets_of
 
 COMMITTED = (ROOT / "docker-bake.hcl").read_text()

@@ -6,7 +6,6 @@ import subprocess
 import sys
 
 import pygohcl
-
 from conftest import BAKE_TARGET_ATTRIBUTES, ROOT, run_bakegen, targets_of
 
 

@@ -3,7 +3,6 @@
 import re
 
 import pytest
-
 from conftest import BAKE_TARGET_ATTRIBUTES, ROOT, attribute_names, run_bakegen, strict_parse, targets_of
 
 SEED_TOOLS = "REGISTRY/common/tools/golang"  # ${REGISTRY} as the strict parser reads it back

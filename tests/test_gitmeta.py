@@ -3,11 +3,10 @@
 import datetime as dt
 
 import pytest
+from conftest import git
 
 from bakegen import gitmeta
 from bakegen.errors import BakegenError
-
-from conftest import Repo, git
 
 NOW = dt.datetime(2026, 7, 1, 23, 18, 59, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 

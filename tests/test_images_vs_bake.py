@@ -1,11 +1,9 @@
 """The Dockerfiles against the bake file that builds them (BuildKit's own parser, `dockerfile`)."""
 
 import re
-from pathlib import Path
 
 import dockerfile
 import pytest
-
 from conftest import ROOT, run_bakegen, targets_of
 
 BUILTIN_ARGS = {"TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT", "BUILDPLATFORM",

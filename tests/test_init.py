@@ -4,7 +4,6 @@ base images in one repository, a service in its own, built FROM the published ba
 import shutil
 
 import pytest
-
 from conftest import ROOT, Repo, bake_print, run_bakegen, strict_parse, targets_of
 
 EXAMPLES = ROOT / "examples" / "repos"

@@ -2,10 +2,8 @@
 that the pure core (definitions -> plan -> text) reaches neither."""
 
 import ast
-from pathlib import Path
 
 import pytest
-
 from conftest import ROOT
 
 PACKAGE = ROOT / "bakegen"

@@ -5,7 +5,8 @@ import unicodedata
 
 import pygohcl
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bakegen.model import BakeFile, Context, Ref, Tag, Target, Value, Variable
 from bakegen.render import hcl_escape, hcl_key, hcl_string, render_hcl, render_json

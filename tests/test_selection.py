@@ -4,7 +4,6 @@ and no two targets may push the same reference."""
 import shutil
 
 import pytest
-
 from conftest import ROOT, Repo, bake_print, run_bakegen, targets_of
 
 SECOND_APP = '''image "billing" {

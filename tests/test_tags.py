@@ -1,12 +1,22 @@
 import re
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bakegen.errors import BakegenError
 from bakegen.model import GitState, Ref
-from bakegen.tags import (REGISTRY_PATTERN, app_tags, app_version, check_path, check_registry, is_valid_tag,
-                          parse_reference, release_tags, sanitize)
+from bakegen.tags import (
+    REGISTRY_PATTERN,
+    app_tags,
+    app_version,
+    check_path,
+    check_registry,
+    is_valid_tag,
+    parse_reference,
+    release_tags,
+    sanitize,
+)
 
 DOCKER_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
