@@ -158,12 +158,12 @@ def toolchain_targets(image: Image, defs: Definitions) -> list[Made]:
     made = []
     for v in versions:
         for s, suffix in zip(suites, suffixes):
-            name = image.name if single else f"{image.name}-{v.go.replace('.', '_')}-{suffix}"
+            name = image.name if single else f"{image.name}-{v.tag.replace('.', '_')}-{suffix}"
             t = new_target(image, defs, name, describe(image, version=v.go, variant=suffix), v.go)
             t.tags = [Tag(image.repository, check_tag(a.tag, image.at("versions")), f"{a.rule} ({rule_at})")
                       for a in tags[(v, suffix)]]
             set_args(image, t, _toolchain_args(image, defs, v, s))
-            set_cache(image, t, image.repository, "" if single else f"{v.go}-{suffix}")
+            set_cache(image, t, image.repository, "" if single else f"{v.tag}-{suffix}")
             made.append(Made(t, v, s))
     return made
 

@@ -147,3 +147,27 @@ def _targets_named(bake: BakeFile, name: str) -> list[str]:
         return [name]
     known = [t.name for t in bake.targets] + list(bake.groups)
     raise BakegenError(f'no target or group "{name}"{did_you_mean(name, known)}; known: {", ".join(sorted(known))}')
+
+
+@cli.command("lock", context_settings=CONTEXT, epilog="""\b
+Examples:
+  bakegen lock                       checksums of every Go and protoc file the definitions use
+  bakegen lock --upgrade             move each Go version to its line's newest release, then lock
+  bakegen lock --go-version 1.25rc1  add a version (then: bakegen --go-version 1.25rc1 -o ...)
+then: bakegen -o docker-bake.hcl, and review both diffs
+""")
+@options(SHARED)
+@click.option("--upgrade", is_flag=True, help="First move each version in the definitions to its line's newest release.")
+@click.option("--releases-url", default=None, metavar="URL", help="Go's release list (default: go.dev's).")
+@click.pass_context
+def lock_cmd(ctx: click.Context, /, upgrade: bool, releases_url: str | None, **params: Any) -> int:
+    """Write bake/bakegen-lock.json: the sha256 of every Go and protoc release file the definitions
+    use, from go.dev's release list and the protoc zips. A checksum that differs from a known one
+    is an error; the file is written only when it changes.
+    """
+    from .lockrun import run_lock
+
+    for line in run_lock(_session(ctx, params), upgrade, releases_url):
+        click.echo(f"bakegen: {line}", err=True)
+    return 0
+

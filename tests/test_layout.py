@@ -8,9 +8,9 @@ from conftest import ROOT
 
 PACKAGE = ROOT / "bakegen"
 MODULES = {p.stem: ast.parse(p.read_text()) for p in sorted(PACKAGE.glob("*.py"))}
-PURE = {"apps", "bases", "dockerargs", "errors", "explain", "graph", "hcl", "meta", "model", "plan", "platforms",
+PURE = {"apps", "bases", "dockerargs", "errors", "explain", "graph", "hcl", "meta", "model", "plan", "platforms", "upgrade",
         "render", "scaffold", "schema", "tags", "targets", "versions"}
-EDGES = {"builder", "cache", "cli", "commands", "gitmeta", "init", "output", "session", "definitions", "lock",
+EDGES = {"builder", "cache", "cli", "commands", "gitmeta", "init", "output", "session", "definitions", "lock", "lockrun",
          "checksums", "resources", "__main__", "__init__"}
 PATH_WRITES = {"write_text", "write_bytes", "mkdir", "unlink", "chmod", "touch", "symlink_to", "rmdir"}
 OS_WRITES = {"replace", "rename", "unlink", "chmod", "makedirs", "open", "remove", "rmdir", "mkdir", "rmtree"}
@@ -82,3 +82,8 @@ def test_the_pure_core_reaches_no_edge(name):
         todo.extend(imports(MODULES[module]) & set(MODULES))
     reached = (seen - {name}) & (EDGES - {"resources", "checksums", "definitions"})
     assert reached <= ({"cache"} if name in ("render", "scaffold", "init") else set()), reached
+
+
+def test_only_lock_reaches_the_network():
+    users = {name for name, tree in MODULES.items() if imports(tree) & {"urllib", "http", "socket"}}
+    assert users == {"lock"}

@@ -15,9 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from bakegen import checksums as ck
 from bakegen import lock as lk
 from bakegen.errors import BakegenError
-from bakegen.lock import Checksums, ToolchainUse
+from bakegen.checksums import Checksums
+from bakegen.lock import ToolchainUse
 from bakegen.resources import data_json
 from bakegen.versions import GoVersion, known_versions
 
@@ -196,7 +198,7 @@ def test_a_version_bakegen_does_not_ship_comes_from_go_dev_and_resolves_offline(
     run(server, lock_file, [use("1.28", platforms=("linux/arm/v5",))], progress)
     assert json.loads(lock_file.read_text())["go"] == {
         "1.28.1": {k: synthetic("1.28.1")[k] for k in ("linux-amd64", "linux-arm64", "src")}}
-    go, _ = lk.offline_tables(tmp_path)  # no network: shipped data + lock file
+    go, _ = ck.offline_tables(tmp_path)  # no network: shipped data + lock file
     assert GoVersion.parse("1.28").resolve(known_versions(go)).go == "1.28.1"
     assert GoVersion.parse("1.24").resolve(known_versions(go)).go == "1.24.13"  # the shipped data
 
@@ -249,7 +251,7 @@ def test_a_checksum_that_differs_from_the_shipped_data_is_refused(server, tmp_pa
 
 
 def test_a_definition_checksum_that_differs_from_go_dev_is_refused_where_it_is_written(server, tmp_path, progress):
-    mine = lk.definition_checksums("golang-tools", {"v1.25.14": {"linux-amd64": FAKE_SHA}}, "image.hcl:40", {}, None)
+    mine = ck.definition_checksums("golang-tools", {"v1.25.14": {"linux-amd64": FAKE_SHA}}, "image.hcl:40", {}, None)
     with pytest.raises(BakegenError) as e:
         run(server, tmp_path / "bakegen-lock.json", [use("1.25.14")], progress, definitions=mine)
     assert e.value.where == "image.hcl:40" and 'go_checksums of image "golang-tools"' in e.value.message
@@ -351,12 +353,12 @@ def test_upgrade_of_a_prerelease_waits_for_its_line_or_a_newer_prerelease():
 # ---------------------------------------------------------------- version keys, offline tables
 def test_checksum_keys_in_every_spelling_are_go_spelling():
     sha = {"linux-amd64": "A" * 64}
-    table = lk.go_checksum_table({"1.20.0": sha, "v1.24.99": sha, "go1.24.99": {"src": "b" * 64},
+    table = ck.go_checksum_table({"1.20.0": sha, "v1.24.99": sha, "go1.24.99": {"src": "b" * 64},
                                   "1.25.0-rc.1": sha, "go1.19": sha})
     assert table == {"1.20": {"linux-amd64": "a" * 64}, "1.24.99": {"linux-amd64": "a" * 64, "src": "b" * 64},
                      "1.25rc1": {"linux-amd64": "a" * 64}, "1.19": {"linux-amd64": "a" * 64}}
-    assert lk.go_checksum_table((("1.20.0", (("src", "c" * 64),)),)) == {"1.20": {"src": "c" * 64}}
-    assert lk.protoc_checksum_table({"v30.2": sha}) == {"30.2": {"linux-amd64": "a" * 64}}
+    assert ck.go_checksum_table((("1.20.0", (("src", "c" * 64),)),)) == {"1.20": {"src": "c" * 64}}
+    assert ck.protoc_checksum_table({"v30.2": sha}) == {"30.2": {"linux-amd64": "a" * 64}}
 
 
 @pytest.mark.parametrize("entries, message", [
@@ -369,25 +371,25 @@ def test_checksum_keys_in_every_spelling_are_go_spelling():
 ])
 def test_a_checksum_key_or_value_bakegen_cannot_use_is_an_error_naming_it(entries, message):
     with pytest.raises(BakegenError) as e:
-        lk.go_checksum_table(entries, "bake/golang-tools/image.hcl:40")
+        ck.go_checksum_table(entries, "bake/golang-tools/image.hcl:40")
     assert e.value.where == "bake/golang-tools/image.hcl:40"
     assert message in e.value.message
 
 
 def test_offline_tables_merge_shipped_lock_and_definitions(tmp_path):
     sha = {k: hashlib.sha256(k.encode()).hexdigest() for k in ("linux-amd64", "linux-arm64")}
-    (tmp_path / "bakegen-lock.json").write_text(lk.render_lock({"1.24.14": sha}, {}))
-    mine = lk.definition_checksums("golang-tools", {"v1.24.99": sha}, "image.hcl:40", {"v31.1": sha}, "image.hcl:41")
-    go, protoc = lk.offline_tables(tmp_path, mine, "bake")
+    (tmp_path / "bakegen-lock.json").write_text(ck.render_lock({"1.24.14": sha}, {}))
+    mine = ck.definition_checksums("golang-tools", {"v1.24.99": sha}, "image.hcl:40", {"v31.1": sha}, "image.hcl:41")
+    go, protoc = ck.offline_tables(tmp_path, mine, "bake")
     assert go["1.24.14"] == go["1.24.99"] == sha and go["1.24.2"] == SHIPPED_GO["1.24.2"]
     assert protoc["31.1"] == sha and protoc["30.2"] == SHIPPED_PROTOC["30.2"]
     assert GoVersion.parse("1.24").resolve(known_versions(go)).go == "1.24.99"
 
 
 def test_offline_tables_refuse_a_lock_file_that_contradicts_the_shipped_data(tmp_path):
-    (tmp_path / "bakegen-lock.json").write_text(lk.render_lock({"1.24.2": {"linux-amd64": FAKE_SHA}}, {}))
+    (tmp_path / "bakegen-lock.json").write_text(ck.render_lock({"1.24.2": {"linux-amd64": FAKE_SHA}}, {}))
     with pytest.raises(BakegenError) as e:
-        lk.offline_tables(tmp_path, (), "bake")
+        ck.offline_tables(tmp_path, (), "bake")
     assert e.value.where == "bake/bakegen-lock.json"
     assert "go1.24.2.linux-amd64.tar.gz" in e.value.message and FAKE_SHA in e.value.message
 
@@ -397,7 +399,7 @@ def test_offline_tables_refuse_a_lock_file_that_contradicts_the_shipped_data(tmp
 def test_a_broken_lock_file_is_an_error_naming_it(tmp_path, text):
     (tmp_path / "bakegen-lock.json").write_text(text)
     with pytest.raises(BakegenError) as e:
-        lk.offline_tables(tmp_path, (), "bake")
+        ck.offline_tables(tmp_path, (), "bake")
     assert e.value.where == "bake/bakegen-lock.json"
 
 
@@ -405,7 +407,7 @@ def test_checksums_from_two_places_name_both():
     a = Checksums("first", go={"1.24.2": {"src": "a" * 64}})
     b = Checksums("second", go={"1.24.2": {"src": "b" * 64}}, where="x:1")
     with pytest.raises(BakegenError) as e:
-        lk.merge([a, b])
+        ck.merge([a, b])
     assert e.value.where == "x:1"
     assert e.value.message.startswith(f"go1.24.2.src.tar.gz (src of 1.24.2): second gives sha256 {'b' * 64}, "
                                       f"but first has {'a' * 64}")
