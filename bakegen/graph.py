@@ -41,8 +41,8 @@ def mermaid(bake: BakeFile, registry: str) -> str:
             lines += [f"    {ids[m]}" for m in bake.groups[group]]
             lines.append("  end")
     for t in bake.targets:
-        text = f"{t.name}<br/>{_first_tag(t, registry)}<br/>{', '.join(t.platforms)}"
-        lines.append(f'  {ids[t.name]}["{_mermaid_label(text)}"]')
+        text = "<br/>".join(_mermaid_label(part) for part in (t.name, _first_tag(t, registry), ", ".join(t.platforms)))
+        lines.append(f'  {ids[t.name]}["{text}"]')
     for base in sorted({b for b, _, _ in edges if b not in ids}):
         ids[base] = _id(base, "p_")
         lines.append(f'  {ids[base]}[("{_mermaid_label(base)}<br/>(published)")]')

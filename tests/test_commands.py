@@ -63,6 +63,7 @@ def test_graph_mermaid():
         assert f'  t_golang_runtime -->|"FROM {runtime}"| t_ci_demo_go_{env}' in lines
     assert sum("-->" in l for l in lines) == 6
     assert lines.count("  end") == 2  # subgraphs base and apps
+    assert '  t_golang_tools["golang-tools<br/>harbor.bdser.cc/common/tools/golang:1.24.2<br/>linux/amd64, linux/arm64"]' in lines
 
 
 def test_graph_dot():
