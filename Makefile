@@ -5,7 +5,8 @@
 #   make print                        what bake would build (docker buildx bake --print)
 #   make generate / make check        rewrite / verify the committed docker-bake.hcl
 #   make examples                     rewrite examples/repos/ with bakegen init
-#   make lock                         refresh bake/bakegen-lock.json (checksums) from go.dev
+#   make lock / make upgrade          refresh bake/bakegen-lock.json (checksums) from go.dev
+#                                     (upgrade: move each Go version to its newest patch first)
 #   make test / make lint / make bench / make bench-build
 #   make builder NODES="ssh://a=linux/amd64 ssh://b=linux/arm64" [BUILDER_DRIVER=remote] [DRY_RUN=1]
 
@@ -24,7 +25,7 @@ BUILDER_DRIVER ?= docker-container
 NODES    ?=
 DRY_RUN  ?=
 
-.PHONY: all install generate check meta bake bake-apps bake-base print lock test lint bench bench-build \
+.PHONY: all install generate check meta bake bake-apps bake-base print lock upgrade test lint bench bench-build \
         examples builder clean buildx-available
 
 all: check
@@ -48,6 +49,11 @@ meta: $(BAKEGEN_DEP)
 
 lock: $(BAKEGEN_DEP)
 	$(BAKEGEN) lock
+	$(BAKEGEN) -o $(BAKEFILE)
+
+upgrade: $(BAKEGEN_DEP)
+	$(BAKEGEN) lock --upgrade
+	$(BAKEGEN) -o $(BAKEFILE)
 
 buildx-available:
 	@docker buildx version >/dev/null 2>&1 || { \

@@ -34,11 +34,11 @@ def test_bake_file_excerpt_lines_are_real():
 
 def test_tags_table_is_real(project):
     tools = project / "bake/golang-tools/image.hcl"
-    tools.write_text(tools.read_text().replace('versions = ["1.24.2"]', 'versions = ["1.24.13", "1.25.14"]')
+    tools.write_text(tools.read_text().replace('versions = ["1.24.2"]', 'versions = ["1.24.13", "1.25.14", "1.27rc3"]')
                      .replace('variants = ["bullseye"]', 'variants = ["bookworm", "trixie"]')
                      .replace('aliases = ["minor"]', 'aliases = ["minor", "major", "latest"]'))
     rows = re.findall(r"^\| `(golang-tools-[^`]+)` \| (.*) \|$", README, re.M)
-    assert len(rows) == 4
+    assert len(rows) == 6
     for target, tags in rows:
         r = run_bakegen("tags", target, cwd=project)
         assert r.code == 0, r
