@@ -25,7 +25,14 @@ parser_template.go in hclsyntax v2.24.0) and cty, the value library:
 - Object keys are identifiers or quoted strings (``=`` or ``:``); a repeated key is refused (Go keeps
   the last one silently). A repeated attribute is refused, as Go does ("Attribute redefined").
 - Identifiers are ASCII here (Go allows Unicode ones: refused).
+- Unicode: Go normalizes with golang.org/x/text's Unicode 15.1 tables. Normalization is stable for
+  assigned characters, so refusing the ones this Python does not know (3.11: Unicode 14.0) makes the
+  two agree; on a Python with a newer database than Go's (3.14: 16.0) a character assigned after 15.1
+  could still normalize differently.
 Offsets in spans are ``str`` indices into the text given to ``parse``.
+
+One module rather than a scanner and a parser: Go's rules here are one scanner's (which characters
+end a token, where a newline counts) and read best side by side; each function follows one Go function.
 """
 
 from __future__ import annotations
@@ -78,10 +85,13 @@ class Body:
 
 def parse(text: str, filename: str) -> Body:
     """Read a definition file's text; raise BakegenError("...", "filename:line") if not literal HCL."""
-    return _Reader(text, filename).file()
+    return _Reader(text, filename).body()
 
 
 _SPACES = re.compile(r"[ \t]*")
+_GAP = re.compile(r"(?:[ \t]+|/\*.*?\*/)*", re.DOTALL)
+_GAP_NEWLINES = re.compile(r"(?:[ \t]+|/\*.*?\*/|\r?\n|#[^\n]*\n?|//[^\n]*\n?)*", re.DOTALL)
+_NEWLINE = re.compile(r"\r?\n|#|//")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _NUMBER = re.compile(r"[0-9](?:[0-9.]|[eE][+-]?[0-9])*(?<!\.)")  # Go's NumberLit token
 _DECIMAL = re.compile(r"([0-9]+)(?:\.([0-9]*))?(?:[eE][+-]?[0-9]+)?")
@@ -122,21 +132,13 @@ class _Reader:
 
     def at_newline(self) -> bool:
         """A newline token here: a line break, or a # or // comment (which ends with one)."""
-        return self.peek() in ("\n", "#") or self.peek(2) in ("\r\n", "//")
+        return _NEWLINE.match(self.text, self.pos) is not None
 
     def skip(self, newlines: bool) -> None:
         """Skip spaces, tabs and /* */ comments (never a newline token); newline tokens too if asked."""
-        while True:
-            self.pos = _after_spaces(self.text, self.pos)
-            if self.peek(2) == "/*":
-                end = self.text.find("*/", self.pos + 2)
-                if end < 0:
-                    raise self.error("unterminated /* comment", self.pos)
-                self.pos = end + 2
-            elif newlines and self.at_newline():
-                self.newline()
-            else:
-                return
+        self.pos = _end(_GAP_NEWLINES if newlines else _GAP, self.text, self.pos)
+        if self.text.startswith("/*", self.pos):
+            raise self.error("unterminated /* comment", self.pos)
 
     def newline(self) -> None:
         end = self.text.find("\n", self.pos)
@@ -161,21 +163,16 @@ class _Reader:
 
     # -- bodies and blocks -------------------------------------------------------------------------
 
-    def file(self) -> Body:
+    def body(self, block: int | None = None) -> Body:
+        """The file's body, or the body of the block that starts at offset `block` (up to its })."""
         body = Body()
         while True:
             self.skip(newlines=True)
             if self.pos == len(self.text):
-                return body
-            self.item(body)
-
-    def block_body(self, start: int) -> Body:
-        body = Body()
-        while True:
-            self.skip(newlines=True)
-            if self.pos == len(self.text):
-                raise self.error("unclosed block: no } before the end of the file", start)
-            if self.peek() == "}":
+                if block is None:
+                    return body
+                raise self.error("unclosed block: no } before the end of the file", block)
+            if block is not None and self.peek() == "}":
                 self.pos += 1
                 return body
             self.item(body)
@@ -212,7 +209,7 @@ class _Reader:
         self.pos += 1
         self.skip(newlines=False)
         if self.pos == len(self.text) or self.at_newline() or self.peek() == "}":
-            body = self.block_body(start)
+            body = self.body(start)
         else:  # one line: `name { attribute = value }`
             name, at = self.ident("an attribute"), self.line(self.pos)
             self.skip(newlines=False)
@@ -318,7 +315,7 @@ class _Reader:
 
     def number(self) -> Expr:
         start = self.pos
-        digits = _after_spaces(self.text, start + 1) if self.peek() == "-" else start
+        digits = _end(_SPACES, self.text, start + 1) if self.peek() == "-" else start
         m = _NUMBER.match(self.text, digits)
         if not m:
             raise self.error("a minus sign must be followed by a number", start)
@@ -439,10 +436,10 @@ class _Reader:
             return lines
         for number, (s, k) in enumerate(zip(lines, indents, strict=True), first):
             if k == n and s[n - 1] in _JOINING_SPACE and _combines(s[n]):
-                raise self.error(
-                    f"line {number}: a heredoc line may not start with a combining "
-                    "character after its indentation (Go's HCL would remove it)",
-                    self.pos,
+                raise BakegenError(
+                    "a heredoc line may not start with a combining character after its indentation "
+                    "(Go's HCL would remove it with the indentation)",
+                    f"{self.filename}:{number}",
                 )
         return [s if k is None else s[n:] for s, k in zip(lines, indents, strict=True)]
 
@@ -453,8 +450,9 @@ def _show(value: Value) -> str:
     return f'"{s}"' if s.isprintable() else ascii(s)
 
 
-def _after_spaces(text: str, pos: int) -> int:
-    m = _SPACES.match(text, pos)
+def _end(pattern: re.Pattern[str], text: str, pos: int) -> int:
+    """Where a match of pattern (which may be empty) from pos ends."""
+    m = pattern.match(text, pos)
     return m.end() if m else pos
 
 

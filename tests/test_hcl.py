@@ -346,6 +346,7 @@ def test_refused_on_purpose(src: str, reason: str | None) -> None:
         ('a = "x\\q"\n', 1),
         ("a = {\n  k = 1\n  k = 2\n}\n", 3),
         ("# c\n/* c\nc */ a = b\n", 3),
+        ("a = <<-EOF\n  x\n \u0301y\nEOF\n", 3),
         ('b "x" {\n  c = 1\n', 1),
     ],
 )
