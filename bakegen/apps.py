@@ -93,7 +93,7 @@ def _config(app: Image, env: str) -> str:
         return ""
     path = app.config.replace("{env}", env)
     if app.context_present and path not in app.context_files:
-        where = app.at("config") if "config" in app.where else app.at("envs")
+        where = app.at("envs") if "envs" in app.where else app.at("config")
         raise BakegenError(f"{app.context}/{path} does not exist: env {env!r} needs it "
                            f"(config = {app.config!r})", where)
     return path
