@@ -157,7 +157,8 @@ Examples:
 then: bakegen -o docker-bake.hcl, and review both diffs
 """)
 @options(SHARED)
-@click.option("--upgrade", is_flag=True, help="First move each version in the definitions to its line's newest release.")
+@click.option("--upgrade", is_flag=True,
+              help="First move each version in the definitions to its line's newest release.")
 @click.option("--releases-url", default=None, metavar="URL", help="Go's release list (default: go.dev's).")
 @click.pass_context
 def lock_cmd(ctx: click.Context, /, upgrade: bool, releases_url: str | None, **params: Any) -> int:

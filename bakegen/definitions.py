@@ -83,7 +83,11 @@ def load(folder: Path, shown_as: str) -> Definitions:
     return Definitions(project, tuple(images), go, protoc, shown_as)
 
 
-def _apply(schema: Keys, body: hcl.Body, shown: str, what: str, block_line: int | None) -> tuple[dict[str, Any], dict[str, Where | str]]:
+Located = dict[str, Where | str]  # where each key was set
+
+
+def _apply(schema: Keys, body: hcl.Body, shown: str, what: str,
+           block_line: int | None) -> tuple[dict[str, Any], Located]:
     values: dict[str, Any] = {}
     where: dict[str, Where | str] = {}
     for key, attr in body.attributes.items():
@@ -106,7 +110,8 @@ def _apply(schema: Keys, body: hcl.Body, shown: str, what: str, block_line: int 
 def _project(body: hcl.Body, shown: str) -> Project:
     if body.blocks:
         b = body.blocks[0]
-        raise BakegenError(f"{b.type} blocks belong in <image>/{IMAGE_FILE}, not in {PROJECT_FILE}", f"{shown}:{b.line}")
+        raise BakegenError(f"{b.type} blocks belong in <image>/{IMAGE_FILE}, not in {PROJECT_FILE}",
+                           f"{shown}:{b.line}")
     v, where = _apply(PROJECT_KEYS, body, shown, PROJECT_FILE, None)
     at = {k: str(w) for k, w in where.items()}
     return Project(
@@ -148,7 +153,7 @@ def _images(folder: Path, body: hcl.Body, shown: str, project: Project) -> list[
         name = block.labels[0]
         if not _NAME.fullmatch(name):
             raise BakegenError(f'image name "{name}" must be lower-case letters, digits, "-" and "_"', at)
-        images.append(_image(name, _kind(name, block, file), block, folder, shown, project))
+        images.append(_image(name, _kind(name, block, file), block, folder=folder, shown=shown, project=project))
     return images
 
 
@@ -159,7 +164,7 @@ def _kind(name: str, block: hcl.Block, file: str) -> Kind:
         line = attr.line if attr else block.line
         raise BakegenError(f'image "{name}": kind must be one of {", ".join(KINDS)}, got {kind!r}'
                            + (did_you_mean(str(kind), KINDS) if kind else ""), f"{file}:{line}")
-    return kind  # type: ignore[no-any-return]
+    return kind  # type: ignore[return-value]
 
 
 def _envs(name: str, v: dict[str, Any], where: dict[str, Where | str]) -> tuple[str, ...]:
@@ -176,19 +181,23 @@ def _envs(name: str, v: dict[str, Any], where: dict[str, Where | str]) -> tuple[
     return envs
 
 
-def _folders(contexts: tuple[tuple[str, str], ...], folder: Path, shown: str, where: str) -> tuple[tuple[str, str], ...]:
+Pairs = tuple[tuple[str, str], ...]
+
+
+def _folders(contexts: Pairs, folder: Path, shown: str, where: str) -> Pairs:
     """Named build contexts (``bakegen-lib = "../lib"``): each must be a folder."""
     out = []
     for name, path in contexts:
         if not re.fullmatch(r"[a-z0-9][a-z0-9_.-]*", name):
             raise BakegenError(f'context name "{name}" must be lower-case letters, digits, ".", "-" and "_"', where)
+        shown_path = posixpath.normpath(posixpath.join(shown, path))
         if not (folder / path).is_dir():
-            raise BakegenError(f'context "{name}": {posixpath.normpath(posixpath.join(shown, path))} is not a folder', where)
-        out.append((name, posixpath.normpath(posixpath.join(shown, path))))
+            raise BakegenError(f'context "{name}": {shown_path} is not a folder', where)
+        out.append((name, shown_path))
     return tuple(out)
 
 
-def _image(name: str, kind: Kind, block: hcl.Block, folder: Path, shown: str, project: Project) -> Image:
+def _image(name: str, kind: Kind, block: hcl.Block, *, folder: Path, shown: str, project: Project) -> Image:
     file = f"{shown}/{IMAGE_FILE}"
     v, where = _apply({**COMMON_KEYS, **KIND_KEYS[kind]}, block.body, file, f'{kind} image "{name}"', block.line)
     where["image"] = Where(file, block.line)
@@ -211,8 +220,8 @@ def _image(name: str, kind: Kind, block: hcl.Block, folder: Path, shown: str, pr
     kw = {k: v[k] for k in KIND_KEYS[kind] if k not in ("env", "envs", "go_checksums", "protoc_checksums")}
     if kind == "app":
         kw["envs"] = _envs(name, v, where)
-        kw["context_files"] = frozenset(
-            v["config"].replace("{env}", e) for e in kw["envs"] if (context_path / v["config"].replace("{env}", e)).is_file())
+        configs = [v["config"].replace("{env}", e) for e in kw["envs"]]
+        kw["context_files"] = frozenset(c for c in configs if (context_path / c).is_file())
         kw["context_present"] = context_path.is_dir()
     return Image(
         name=name, kind=kind, folder=shown, repository=v["repository"], description=v["description"],

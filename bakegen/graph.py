@@ -65,7 +65,8 @@ def dot(bake: BakeFile, registry: str) -> str:
             lines.append("  }")
     names = {t.name for t in bake.targets}
     for t in bake.targets:
-        lines.append(f"  {_q(t.name)} [label={_q(chr(10).join((t.name, _first_tag(t, registry), ', '.join(t.platforms))))}];")
+        label = "\n".join((t.name, _first_tag(t, registry), ", ".join(t.platforms)))
+        lines.append(f"  {_q(t.name)} [label={_q(label)}];")
     edges = _edges(bake, registry)
     for base in sorted({b for b, _, _ in edges if b not in names}):
         lines.append(f"  {_q(base)} [shape=cylinder, label={_q(base + chr(10) + '(published)')}];")

@@ -17,7 +17,8 @@ DEFAULT_REGISTRY = "registry.example.com"
 
 def _facts(s: Session, folder: Path) -> scaffold.Facts:
     has_project = (folder / definitions.PROJECT_FILE).is_file()
-    local = definitions.load(folder, "bake") if has_project and any(folder.glob(f"*/{definitions.IMAGE_FILE}")) else None
+    has_images = any(folder.glob(f"*/{definitions.IMAGE_FILE}"))
+    local = definitions.load(folder, "bake") if has_project and has_images else None
     if s.get("registry"):
         registry = check_registry(s.get("registry"), s.sources.get("registry", "--registry"))
     elif has_project:
@@ -53,12 +54,13 @@ def run_init(s: Session, app_context: Path | None) -> list[Path]:
         files = scaffold.base_files(facts, builtin, builtin_defs)
     else:
         if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", app):
-            raise BakegenError(f'app name "{app}" must be lower-case letters, digits, "-" and "_"', s.sources.get("app", "--app"))
+            raise BakegenError(f'app name "{app}" must be lower-case letters, digits, "-" and "_"',
+                               s.sources.get("app", "--app"))
         context = (app_context or s.cwd).resolve()
         if not context.is_dir():
             raise BakegenError(f"{app_context} is not a folder", "--context")
         template = builtin / next(Path(i.folder).name for i in builtin_defs.images if i.kind == "app") / "Dockerfile"
-        files = scaffold.app_files(facts, app, context, s.cwd, template.read_text(encoding="utf-8"),
+        files = scaffold.app_files(facts, app, context, template.read_text(encoding="utf-8"),
                                    scaffold.published_bases(builtin_defs))
     write_new_files(files)
     return sorted(files)

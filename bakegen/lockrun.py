@@ -19,7 +19,7 @@ def _uses(defs: Definitions) -> list[lock.ToolchainUse]:
                               where=i.at("versions")) for i in defs.images if i.kind == "toolchain"]
 
 
-def _upgrade(folder: Path, shown: str, defs: Definitions, available: list[str]) -> list[str]:
+def _upgrade(folder: Path, defs: Definitions, available: list[str]) -> list[str]:
     """Rewrite each toolchain definition's versions; the lines to report."""
     report = []
     for image in defs.images:
@@ -42,7 +42,8 @@ def run_lock(s: Session, upgrade: bool, url: str | None) -> list[str]:
     releases = lock.fetch_go_releases(url or lock.GO_RELEASES_URL)
     report = []
     if upgrade:
-        report = _upgrade(folder, shown, s.definitions, list(releases.go)) or ["every Go version is the newest of its line"]
+        report = (_upgrade(folder, s.definitions, list(releases.go))
+                  or ["every Go version is the newest of its line"])
         s = Session(s.values, s.sources, s.cwd)  # read the rewritten definitions
     defs = s.definitions
     checks = [c for i in defs.images for c in definition_checksums(

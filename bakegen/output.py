@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -25,10 +26,8 @@ def write_atomic_bytes(path: Path, data: bytes, *, mode: int | None = None, quie
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except OSError as e:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         if not quiet:
             raise BakegenError(f"cannot write {path}: {e.strerror or e}") from None
 

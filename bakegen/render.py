@@ -131,7 +131,8 @@ def render_meta_hcl(meta: BakeFile, command: str) -> str:
 # ---------------------------------------------------------------- JSON
 def _json_ref(item: Tag | Ref, before: str = "", after: str = "") -> str:
     ref = _ref_of(item)
-    return template_escape(before) + ("${REGISTRY}/" if ref.registry else "") + template_escape(ref.text) + template_escape(after)
+    registry = "${REGISTRY}/" if ref.registry else ""
+    return template_escape(before) + registry + template_escape(ref.text) + template_escape(after)
 
 
 def _json_context(c: Context) -> str:

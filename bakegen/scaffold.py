@@ -67,11 +67,12 @@ def published_bases(builtin_defs: Definitions) -> tuple[str, str]:
     return (f"{{registry}}/{line.path}:{line.tag}", f"{{registry}}/{runtime.tags[0].path}:{runtime.tags[0].tag}")
 
 
-def app_files(facts: Facts, name: str, context: Path, cwd: Path, app_dockerfile: str,
+def app_files(facts: Facts, name: str, context: Path, app_dockerfile: str,
               published: tuple[str, str]) -> dict[Path, str]:
     files = project_file(facts)
     folder = facts.folder / name
-    envs = sorted(p.name[4:-5] for p in context.glob("etc/app_*.yaml") if re.fullmatch(r"[a-z0-9][a-z0-9_-]*", p.name[4:-5]))
+    names = [p.name.removeprefix("app_").removesuffix(".yaml") for p in context.glob("etc/app_*.yaml")]
+    envs = sorted(n for n in names if re.fullmatch(r"[a-z0-9][a-z0-9_-]*", n))
     local = bool(facts.toolchains and facts.runtimes)
     toolchain = facts.toolchains[0] if local else published[0]
     runtime = facts.runtimes[0] if local else published[1]

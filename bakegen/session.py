@@ -48,7 +48,8 @@ class Session:
         if folder is not None:
             folder = Path(folder)
             if not (folder / definitions.PROJECT_FILE).is_file():
-                raise BakegenError(f"no {definitions.PROJECT_FILE} there; {INIT_HINT}", self.sources.get("definitions", "--definitions"))
+                raise BakegenError(f"no {definitions.PROJECT_FILE} there; {INIT_HINT}",
+                                   self.sources.get("definitions", "--definitions"))
             return folder, definitions.relative_to_cwd(folder.resolve(), self.cwd), False
         path, builtin = definitions.default_dir(self.cwd)
         return path, "bake", builtin

@@ -91,7 +91,7 @@ def test_a_bad_registry_variable_is_refused_by_bake(value, fmt, tmp_path):
 
 
 def test_json_format_means_the_same(files, tmp_path):
-    committed, meta, _ = files
+    committed, _, _ = files
     as_json = tmp_path / "docker-bake.json"
     as_json.write_text(run_bakegen("--format", "json").stdout)
     a = json.loads(bake("-f", str(committed), "--print"))

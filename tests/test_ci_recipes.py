@@ -186,7 +186,7 @@ def check_invocation(args: list[str]) -> tuple[list[str], dict]:
             command.make_context(info["command"], list(parsed[command]), parent=ctx)
     except click.ClickException as e:
         problems.append(f"click rejects {shlex.join(['bakegen', *args])}: {e.format_message()}")
-    fmt = next((v for a, v in zip(parsed[command], parsed[command][1:] + [""]) if a == "--format"), None)
+    fmt = next((v for a, v in zip(parsed[command], parsed[command][1:] + [""], strict=True) if a == "--format"), None)
     fmt = fmt or next((a.split("=", 1)[1] for a in parsed[command] if a.startswith("--format=")), None)
     target = info["output"] or info["check"]
     if target and fmt in ("hcl", "json") and Path(target).suffix != "." + fmt:
@@ -530,9 +530,9 @@ def test_gitlab_pushes_and_logs_in_only_on_the_default_branch():
         pushing = [r for r in job["rules"] if r.get("variables", {}).get("PUSH") == "--push"]
         assert [" ".join(str(r["if"]).split()) for r in pushing] == [GITLAB_DEFAULT_BRANCH], name
         assert any("merge_request_event" in str(r.get("if")) for r in job["rules"]), f"{name}: merge requests"
-    assert words([l for l in gitlab_lines(jobs["bake:base"]) if "buildx bake" in l][0])[-1] == "base"
+    assert words(next(l for l in gitlab_lines(jobs["bake:base"]) if "buildx bake" in l))[-1] == "base"
     assert all("bake/golang-*/**/*" in r["changes"] for r in jobs["bake:base"]["rules"])
-    assert words([l for l in gitlab_lines(jobs["bake:apps"]) if "buildx bake" in l][0])[-1] == "apps-$APP_ENV"
+    assert words(next(l for l in gitlab_lines(jobs["bake:apps"]) if "buildx bake" in l))[-1] == "apps-$APP_ENV"
     assert jobs["bake:apps"]["rules"][0]["variables"]["APP_ENV"] == "prd"
 
 

@@ -1,6 +1,5 @@
 """Bad definitions: one line naming the file and line or the value, exit 2, no traceback."""
 
-import re
 
 import pytest
 from conftest import run_bakegen

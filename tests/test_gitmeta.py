@@ -131,14 +131,14 @@ def test_commit_option_keeps_the_release_tags_of_that_commit(repo):
 
 
 def test_not_a_repository(tmp_path):
-    with pytest.raises(BakegenError, match="not in a git repository.*--branch and --commit"):
+    with pytest.raises(BakegenError, match=r"not in a git repository.*--branch and --commit"):
         read(tmp_path)
     m = read(tmp_path, branch="b", commit="c0ffee0")
     assert (m.state.branch, m.state.short(7), m.state.dirty) == ("b", "c0ffee0", False)
 
 
 def test_repository_without_commits(repo):
-    with pytest.raises(BakegenError, match="has no commits yet.*--branch and --commit"):
+    with pytest.raises(BakegenError, match=r"has no commits yet.*--branch and --commit"):
         read(repo.path)
     assert read(repo.path, commit="abcdef0123").state.branch == "main"
 

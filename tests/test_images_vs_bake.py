@@ -169,8 +169,8 @@ def test_variants_and_versions_keep_the_contract(project):
                                "golang-tools-1_25_14-debian12", "golang-tools-1_25_14-debian13"]
     assert targets["ci-demo-go-dev"]["contexts"]["REGISTRY/common/tools/golang:1.25.14"] == (
         "target:golang-tools-1_25_14-debian12")
-    for name, t in targets.items():
+    for t in targets.values():
         path = project / t["context"] / t["dockerfile"]
-        declared, required = arg_declarations(dockerfile.parse_file(str(path)))
+        declared, _ = arg_declarations(dockerfile.parse_file(str(path)))
         assert set(t.get("args", {})) <= declared
         assert t["cache-from"] and t["cache-to"][0].endswith(",mode=max,ignore-error=true")

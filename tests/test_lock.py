@@ -17,8 +17,8 @@ import pytest
 
 from bakegen import checksums as ck
 from bakegen import lock as lk
-from bakegen.errors import BakegenError
 from bakegen.checksums import Checksums
+from bakegen.errors import BakegenError
 from bakegen.lock import ToolchainUse
 from bakegen.resources import data_json
 from bakegen.versions import GoVersion, known_versions

@@ -6,9 +6,8 @@ import json
 import socket
 
 import pytest
-from test_lock import RECORDED, Server, with_release
-
 from conftest import run_bakegen, targets_of
+from test_lock import RECORDED, Server, with_release
 
 LOCK = "bake/bakegen-lock.json"
 TOOLS = "bake/golang-tools/image.hcl"
