@@ -94,6 +94,8 @@ def _apply(schema: Keys, body: hcl.Body, shown: str, what: str,
         w = Where(shown, attr.line)
         if key not in schema:
             raise BakegenError(f'unknown key "{key}" in {what}{did_you_mean(key, schema)}', str(w))
+        if attr.expr.value is None:
+            continue  # `key = null` means unset, as bake reads it
         try:
             values[key] = schema[key][0](attr.expr.value, key)
         except TypeError as e:

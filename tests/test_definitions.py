@@ -198,3 +198,13 @@ def test_reserved_group_names(project, name):
     edit(project, APP, 'image "ci-demo-go"', f'image "{name}"')
     msg = fails(project)
     assert f'would be named "{name}"' in msg
+
+
+def test_null_means_unset_as_bake_reads_it(project):
+    edit(project, TOOLS, '  pull       = true', '  pull       = null')
+    edit(project, APP, '  pull       = false', '  pull       = null')
+    r = run_bakegen(cwd=project)
+    assert r.code == 0, r
+    assert 'target "ci-demo-go-dev" {' in r.stdout
+    app = r.stdout.split('target "ci-demo-go-dev" {')[1].split("\n}")[0]
+    assert "pull = true" in app  # the default, as if the line were not there
