@@ -1,5 +1,6 @@
 """Parse time of bakegen's HCL reader against python-hcl2 (and Go's HCL through pygohcl, for scale).
 
+    pip install python-hcl2   # not a dependency of bakegen any more: only this comparison needs it
     python benchmarks/bench_hcl.py [bake-folder]
 
 Reads every *.hcl under the folder (default: the repository's bake/) and a generated file of 1,000
