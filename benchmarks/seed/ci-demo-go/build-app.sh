@@ -5,7 +5,7 @@ set -e
 APP_ENV="$1"
 APP="$2"
 
-REGISTRY="harbor.bdser.cc"
+REGISTRY="127.0.0.1:5000/seed"
 APP_GIT_BRANCH=$(git rev-parse --abbrev-ref HEAD)
 APP_GIT_COMMITID=$(git rev-parse --short HEAD)
 
@@ -14,9 +14,6 @@ APP_IMAGE_TAG="${APP_GIT_BRANCH}-${APP_GIT_COMMITID}-$(date +%Y%m%d%H%M)"
 
 docker buildx build \
 -t "${APP_IMAGE}:${APP_IMAGE_TAG}" \
---add-host goproxy.bdser.cc=192.168.31.239 \
---add-host nexus.bdser.cc=192.168.31.239 \
---add-host verdaccio.bdser.cc=192.168.31.239 \
 --build-arg APP=${APP} \
 --build-arg APP_ENV=${APP_ENV} \
 --build-arg GIT_BRANCH=${APP_GIT_BRANCH} \

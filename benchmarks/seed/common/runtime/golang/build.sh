@@ -3,7 +3,7 @@
 set -e
 
 # 配置
-REGISTRY="harbor.bdser.cc"
+REGISTRY="127.0.0.1:5000/seed"
 IMAGE_BASE_NAME="common/runtime/golang"
 VERSION="debian11"
 

@@ -3,9 +3,9 @@
 set -e
 
 # 配置
-REGISTRY="harbor.bdser.cc"
+REGISTRY="127.0.0.1:5000/seed"
 IMAGE_BASE_NAME="common/tools/golang"
-VERSION="1.24.2"
+VERSION="${GO_VERSION:?GO_VERSION (the harness Go version) is not set}"
 
 
 # 声明镜像地址数组
@@ -28,9 +28,9 @@ build_image() {
       $(for img in "${IMAGE_PATHS[@]}"; do echo -n "-t $img "; done) \
       --label "org.opencontainers.image.created=$(date --rfc-3339=seconds)" \
       --network host \
-      --add-host goproxy.bdser.cc=192.168.31.239 \
-      --add-host dl.google.com=180.163.151.33 \
       --build-arg "GOLANG_VERSION=${VERSION}" \
+      --build-arg "GOLANG_DOWNLOAD_URL=${GO_DOWNLOAD_URL:?}" \
+      --build-arg "GOLANG_SHA256=amd64=${GO_SHA256_LINUX_AMD64:?} arm64=${GO_SHA256_LINUX_ARM64:?}" \
       --provenance=false \
       --pull \
       --push \
