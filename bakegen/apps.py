@@ -58,7 +58,7 @@ def _local(app: Image, defs: Definitions, by_image: dict[str, list[Made]], kind:
     version = app.toolchain_version if kind == "toolchain" else ""
     variant = app.toolchain_variant if kind == "toolchain" else app.runtime_variant
     found = _matching(app, by_image[name], kind, version, variant)
-    return max(found, key=lambda m: (m.version.semver if m.version else 0, m.target.name))
+    return max(found, key=lambda m: (m.version.key if m.version else (0,), m.target.name))
 
 
 def base_context(app: Image, defs: Definitions, by_image: dict[str, list[Made]], kind: str) -> tuple[Context, Made | None]:

@@ -71,7 +71,7 @@ def _versions(image: Image, defs: Definitions) -> list[GoVersion]:
             raise BakegenError(e.message, where) from None
     if len({v.go for v in versions}) != len(versions):
         raise BakegenError(f'image "{image.name}": a Go version is listed twice', where)
-    return sorted(versions, key=lambda v: v.semver)
+    return sorted(versions, key=lambda v: v.key)
 
 
 def _check_toolchain(image: Image) -> None:

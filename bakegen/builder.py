@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import shlex
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -71,6 +70,8 @@ def commands(name: str, nodes: list[Node], driver: str = "docker-container",
 
 
 def run(cmds: list[list[str]], dry_run: bool, echo: Callable[[str], object]) -> None:
+    import subprocess
+
     for cmd in cmds:
         echo(shlex.join(cmd))
         if dry_run:

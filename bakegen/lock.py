@@ -292,7 +292,7 @@ def upgrades(written: Iterable[str], available: Iterable[str]) -> list[tuple[str
             continue
         line = [k for k in known if k.line == v.line]
         pool = [k for k in line if not k.prerelease] or ([k for k in line if k.prerelease] if v.prerelease else [])
-        newest = max(pool, key=lambda k: k.semver, default=None)
+        newest = max(pool, key=lambda k: k.key, default=None)
         if newest is not None and v < newest:
             prefix = next((p for p in ("go", "v") if text.strip().startswith(p)), "")
             out.append((text, prefix + newest.go))

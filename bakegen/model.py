@@ -5,14 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 Kind = Literal["toolchain", "runtime", "app"]
 ChecksumTable = dict[str, dict[str, str]]  # version -> {file key -> sha256}
 
 
-@dataclass(frozen=True)
-class Where:
+class Where(NamedTuple):
     """A place in a definition file, for error messages and ``bakegen explain``."""
 
     file: str
@@ -22,7 +21,7 @@ class Where:
         return f"{self.file}:{self.line}"
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(eq=False, repr=False)
 class Project:
     """Settings for every image (``bake/bakegen.hcl``)."""
 
@@ -42,7 +41,7 @@ class Project:
         return str(w) if w else self.file
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(eq=False, repr=False)
 class Image:
     """One ``image "NAME" { ... }`` block, validated. Which fields matter depends on ``kind``."""
 
@@ -101,7 +100,7 @@ class Image:
         return str(w) if w else self.folder
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(eq=False, repr=False)
 class Definitions:
     project: Project
     images: tuple[Image, ...]
@@ -113,16 +112,14 @@ class Definitions:
         return next(i for i in self.images if i.name == name)
 
 
-@dataclass(frozen=True)
-class Value:
+class Value(NamedTuple):
     """A string that reaches the bake file, with where it came from (``bakegen explain``)."""
 
     text: str
     why: str
 
 
-@dataclass(frozen=True)
-class Tag:
+class Tag(NamedTuple):
     """``${REGISTRY}/<path>:<tag>``: the registry stays a bake variable in the committed file."""
 
     path: str
@@ -133,8 +130,7 @@ class Tag:
         return f"{registry}/{self.path}:{self.tag}"
 
 
-@dataclass(frozen=True)
-class Ref:
+class Ref(NamedTuple):
     """An image reference in the bake file: ``${REGISTRY}/path:tag`` (``registry=True``) or a
     literal reference (a published base named in full, digest allowed)."""
 
@@ -145,8 +141,7 @@ class Ref:
         return f"{registry}/{self.text}" if self.registry else self.text
 
 
-@dataclass(frozen=True)
-class Context:
+class Context(NamedTuple):
     """A named build context: the FROM name (an image reference) and what satisfies it: the
     result of another target of the same run, or the published image itself."""
 
@@ -156,7 +151,7 @@ class Context:
     path: str | None = None  # a folder instead (relative to where bake runs)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Target:
     name: str
     image: str
@@ -178,8 +173,7 @@ class Target:
     cache: Tag | None = None  # the registry cache ref: cache-from it, cache-to it with mode=max
 
 
-@dataclass(frozen=True)
-class Variable:
+class Variable(NamedTuple):
     name: str
     default: str
     description: str
@@ -187,7 +181,7 @@ class Variable:
     error_message: str = ""
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class BakeFile:
     variables: list[Variable]
     groups: dict[str, list[str]]
@@ -198,8 +192,7 @@ class BakeFile:
         return next((t for t in self.targets if t.name == name), None)
 
 
-@dataclass(frozen=True)
-class GitState:
+class GitState(NamedTuple):
     """What the app's tags depend on: the result of ``gitmeta``, reduced to plain values."""
 
     branch: str
@@ -212,8 +205,7 @@ class GitState:
         return self.commit[:length]
 
 
-@dataclass(frozen=True)
-class Stamp:
+class Stamp(NamedTuple):
     """When and from which commit an image is built: its ``created`` and ``revision``."""
 
     commit: str
@@ -225,8 +217,7 @@ class Stamp:
         return dt.datetime.fromtimestamp(self.epoch, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-@dataclass(frozen=True)
-class GitMeta:
+class GitMeta(NamedTuple):
     state: GitState
     stamp: Stamp
     sources: dict[str, str]  # field -> where its value came from

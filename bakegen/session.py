@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shlex
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -105,6 +104,8 @@ class Session:
     def command(self, sub: str = "") -> str:
         """The command that regenerates the output, for its header: bakegen with the options
         that changed the output, however they were given, and the usual file name."""
+        import shlex
+
         words = ["bakegen"] + ([sub] if sub else [])
         for name in OUTPUT_OPTIONS:
             value = self.get(name)

@@ -79,6 +79,13 @@ class GoVersion:
     def line(self) -> str:
         return f"{self.major}.{self.minor}"
 
+    @property
+    def key(self) -> tuple[int, int, int, bool, str, int]:
+        """The sort key: semver's order (a pre-release before its release; beta before rc; rc.2
+        before rc.10) without importing semver, which most runs never need."""
+        return (self.major, self.minor, self.patch or 0, self.pre_kind is None, self.pre_kind or "",
+                self.pre_num or 0)
+
     @cached_property
     def semver(self) -> _semver.Version:
         """As a ``semver.Version`` (imported on first use: most runs compare no versions)."""
@@ -110,7 +117,7 @@ class GoVersion:
         return self.go
 
     def __lt__(self, other: GoVersion) -> bool:
-        return self.semver < other.semver
+        return self.key < other.key
 
     def resolve(self, known: Iterable[GoVersion]) -> GoVersion:
         """A partial version ("1.24") means the newest stable release of that line in ``known``.
@@ -125,7 +132,7 @@ class GoVersion:
                 f"Go {self.line}: bakegen knows no checksum for any {self.line}.x release; run `bakegen lock`, "
                 "or name the full version and add its checksums to the definition (go_checksums)"
             )
-        return max(line, key=lambda v: v.semver)
+        return max(line, key=lambda v: v.key)
 
 
 def _as_release(v: GoVersion) -> GoVersion | None:
@@ -177,11 +184,11 @@ def _bare_tags(versions: list[GoVersion], wanted: tuple[str, ...]) -> dict[GoVer
     moves them)."""
     newest_of_line: dict[str, GoVersion] = {}
     coming: dict[str, GoVersion] = {}
-    for v in sorted(versions, key=lambda v: v.semver):
+    for v in sorted(versions, key=lambda v: v.key):
         (coming if v.prerelease else newest_of_line)[v.line] = v
     coming = {line: v for line, v in coming.items() if line not in newest_of_line}
     stable = [v for v in versions if not v.prerelease]
-    newest = max(stable, key=lambda v: v.semver) if stable else None
+    newest = max(stable, key=lambda v: v.key) if stable else None
     out: dict[GoVersion, list[tuple[str, str]]] = {}
     for v in versions:
         tags = [(v.tag, f"full version {v.tag}")]

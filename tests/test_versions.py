@@ -35,6 +35,7 @@ def test_invalid_versions_are_clear_errors(text):
 def test_ordering_is_semver():
     order = ["1.24.2", "1.24.10", "1.25beta1", "1.25rc1", "1.25rc2", "1.25rc10", "1.25.0", "1.25.1"]
     parsed = [GoVersion.parse(v) for v in reversed(order)]
+    assert sorted(parsed, key=lambda v: v.semver) == sorted(parsed, key=lambda v: v.key)  # the same order
     assert [v.go for v in sorted(parsed, key=lambda v: v.semver)] == [
         "1.24.2", "1.24.10", "1.25beta1", "1.25rc1", "1.25rc2", "1.25rc10", "1.25.0", "1.25.1"]
 
