@@ -265,6 +265,7 @@ def project(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("real-builds") / "repo"
     path.mkdir()
     adapt(path)
+    (path / ".gitignore").write_text("/docker-bake.hcl\n/meta.hcl\n")  # written per build: the tree stays clean
     git(path, "init", "-q", "-b", "main")
     commit(path, "definitions adapted to the BuildKit harness")
     generate(path)
@@ -287,6 +288,7 @@ def test_toolchain_runtimes_and_app_build_for_real(first_build):
     assert platforms == [AMD64] and env["GOTOOLCHAIN"] == "local" and env["GOLANG_VERSION"] == FACTS["GO_VERSION"]
     assert env["CGO_PLATFORMS"].startswith("linux/amd64=amd64:x86_64-linux-gnu")
     assert tools["created"] == "2026-01-01T00:00:00Z"  # the definitions' commit, not the clock
+    assert re.fullmatch(r"dev/ci-demo-go:main-[0-9a-f]{7}-202601010000", first_build["app"])  # clean tree
     platforms, _, runtime = manifest(RUNTIME)
     assert sorted(platforms) == [AMD64, ARM64] and runtime["config"]["User"] == "65532:65532"
     assert manifest(STATIC)[2]["config"]["User"] == "65532:65532"
