@@ -15,11 +15,11 @@ variable "REGISTRY" {
 }
 
 group "apps" {
-  targets = ["ci-demo-go-dev", "ci-demo-go-prd", "ci-demo-go-test"]
+  targets = ["cgo-demo", "ci-demo-go-dev", "ci-demo-go-prd", "ci-demo-go-test"]
 }
 
 group "apps-dev" {
-  targets = ["ci-demo-go-dev"]
+  targets = ["cgo-demo", "ci-demo-go-dev"]
 }
 
 group "apps-prd" {
@@ -39,7 +39,34 @@ group "ci-demo-go" {
 }
 
 group "default" {
-  targets = ["ci-demo-go-dev", "ci-demo-go-prd", "ci-demo-go-test", "golang-runtime", "golang-runtime-static", "golang-tools"]
+  targets = ["cgo-demo", "ci-demo-go-dev", "ci-demo-go-prd", "ci-demo-go-test", "golang-runtime", "golang-runtime-static", "golang-tools"]
+}
+
+target "cgo-demo" {
+  description = "cgo-demo sample cgo service (dev)"
+  context = "examples/cgo-demo"
+  dockerfile = "../../bake/ci-demo-go/Dockerfile"
+  contexts = {
+    "${REGISTRY}/common/runtime/golang:debian11" = "target:golang-runtime"
+    "${REGISTRY}/common/tools/golang:1.24.2" = "target:golang-tools"
+  }
+  platforms = ["linux/amd64", "linux/arm64"]
+  args = {
+    APP = "cgo-demo"
+    APP_CONFIG = ""
+    APP_ENV = "dev"
+    CGO_ENABLED = "1"
+    MAIN_PACKAGE = "."
+    RUNTIME_IMAGE = "${REGISTRY}/common/runtime/golang:debian11"
+    TOOLCHAIN_IMAGE = "${REGISTRY}/common/tools/golang:1.24.2"
+  }
+  labels = {
+    "org.opencontainers.image.authors" = "ops@bdser.cc"
+    "org.opencontainers.image.description" = "cgo-demo sample cgo service (dev)"
+    "org.opencontainers.image.source" = "https://git.bdser.cc/ops/dockerfiles-base"
+    "org.opencontainers.image.title" = "cgo-demo"
+  }
+  attest = ["type=provenance,disabled=true"]
 }
 
 target "ci-demo-go-dev" {
@@ -187,6 +214,7 @@ target "golang-tools" {
   ]
   args = {
     BASE_IMAGE = "debian:bullseye-slim"
+    CGO_PLATFORMS = "linux/amd64=amd64:x86_64-linux-gnu linux/arm64=arm64:aarch64-linux-gnu"
     DEBIAN_MIRROR = "http://deb.debian.org"
     GOLANG_DOWNLOAD_URL = "https://dl.google.com/go"
     GOLANG_FILES = "linux/amd64=go1.24.2.linux-amd64.tar.gz@68097bd680839cbc9d464a0edce4f7c333975e27a90246890e9f1078c7e702ad linux/arm64=go1.24.2.linux-arm64.tar.gz@756274ea4b68fa5535eb9fe2559889287d725a8da63c6aae4d5f23778c229f4b"

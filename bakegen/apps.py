@@ -6,6 +6,7 @@ from __future__ import annotations
 from .bases import Made
 from .errors import BakegenError, did_you_mean
 from .model import Context, Definitions, Image, Ref, Target, Value
+from .platforms import ARCHES
 from .tags import check_path, is_reference, parse_reference, variant_suffix
 from .targets import describe, new_target, set_args, set_cache
 from .versions import GoVersion
@@ -80,12 +81,28 @@ def _check(app: Image, toolchain: Made | None, runtime: Made | None) -> None:
         raise BakegenError(f'app "{app.name}": cgo = true builds a binary that needs a C library, which the '
                            f'static runtime "{runtime.target.name}" has not; use a Debian runtime '
                            '(runtime = "golang-runtime") or set cgo = false', app.at("cgo"))
+    if app.cgo:
+        _check_cgo(app, toolchain, runtime)
     for base in (toolchain, runtime):
         outside = sorted(set(app.platforms) - set(base.target.platforms)) if base else []
         if base and outside:
             raise BakegenError(f'app "{app.name}" builds for {outside[0]}, which its base target '
                                f'"{base.target.name}" does not ({", ".join(base.target.platforms)}); bake needs the '
                                "app's platforms to be a subset of its bases'", app.at("platforms"))
+
+
+def _check_cgo(app: Image, toolchain: Made | None, runtime: Made | None) -> None:
+    """A cgo binary is linked on the build machine with the target's C cross compiler, against
+    the toolchain suite's C library, which the runtime must have too (same suite or newer)."""
+    for p in app.platforms:
+        if ARCHES[p].gnu_triplet is None:
+            raise BakegenError(f'app "{app.name}": cgo = true, but Debian has no C cross compiler for {p}; '
+                               "remove the platform or set cgo = false", app.at("platforms"))
+    if toolchain and runtime and toolchain.suite.number > runtime.suite.number:
+        raise BakegenError(f'app "{app.name}": cgo = true links against Debian {toolchain.suite.name}\'s C library '
+                           f'(toolchain "{toolchain.target.name}"), which the runtime "{runtime.target.name}" '
+                           f"(Debian {runtime.suite.name}) is older than; use the same variant for both "
+                           "(toolchain_variant, runtime_variant)", app.at("cgo"))
 
 
 def _config(app: Image, env: str) -> str:

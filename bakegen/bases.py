@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from .errors import BakegenError, did_you_mean
 from .model import Definitions, Image, Ref, Tag, Target, Value
-from .platforms import ARCHES, BUILD_MACHINES, Suite, suite
+from .platforms import ARCHES, BUILD_MACHINES, Suite, cgo_platforms, suite
 from .tags import check_path, check_tag, runtime_tag, variant_suffix
 from .targets import describe, mirror, new_target, set_args, set_cache
 from .versions import ALIAS_KINDS, GoVersion, version_tags
@@ -137,6 +137,8 @@ def _toolchain_args(image: Image, defs: Definitions, v: GoVersion, s: Suite) -> 
         "GOPROXY": Value(image.goproxy, f"goproxy ({at('goproxy')})"),
         "GOSUMDB": Value(image.gosumdb, f"gosumdb ({at('gosumdb')})"),
         "GO_TOOLS": Value(" ".join(sorted(image.tools)), f"tools ({at('tools')})"),
+        "CGO_PLATFORMS": Value(cgo_platforms(image.platforms), f"platforms ({at('platforms')}): the dpkg "
+                               "architecture and GNU triplet of each (bakegen/platforms.py), for cgo apps"),
         "PROTOC_VERSION": Value(image.protoc_version, f"protoc_version ({at('protoc_version')})"),
     }
     if image.protoc_version:

@@ -59,7 +59,9 @@ def run_init(s: Session, app_context: Path | None) -> list[Path]:
         context = (app_context or s.cwd).resolve()
         if not context.is_dir():
             raise BakegenError(f"{app_context} is not a folder", "--context")
-        template = builtin / next(Path(i.folder).name for i in builtin_defs.images if i.kind == "app") / "Dockerfile"
+        # The default application Dockerfile: the one an app folder holds (cgo-demo uses ci-demo-go's).
+        template = next(builtin / Path(i.folder).name / "Dockerfile" for i in builtin_defs.images
+                        if i.kind == "app" and (builtin / Path(i.folder).name / "Dockerfile").is_file())
         files = scaffold.app_files(facts, app, context, template.read_text(encoding="utf-8"),
                                    scaffold.published_bases(builtin_defs))
     write_new_files(files)

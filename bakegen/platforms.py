@@ -3,8 +3,10 @@
 One row per OCI platform the toolchain Dockerfile can build. The names in each column are the
 ones the outside world uses: the OCI platform (bake's ``platforms``), Debian's dpkg architecture,
 the architecture part of Go's release tarball name (``go1.24.2.<go_file>.tar.gz``; ``src`` means
-no binary release: Go is built from source) and of protoc's release zip
-(``protoc-30.2-<protoc_file>.zip``; ``None``: protoc publishes none).
+no binary release: Go is built from source), of protoc's release zip
+(``protoc-30.2-<protoc_file>.zip``; ``None``: protoc publishes none) and the GNU triplet of
+Debian's C cross compiler for it (``aarch64-linux-gnu-gcc`` from ``gcc-aarch64-linux-gnu``;
+``None``: Debian has none that targets exactly this platform, so no cgo for it).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ class Arch:
     dpkg: str
     go_file: str
     protoc_file: str | None
+    gnu_triplet: str | None = None
 
     def go_archive(self, version: str) -> str:
         """The Go release file for this platform: ``go1.24.2.linux-amd64.tar.gz``, or the source
@@ -44,22 +47,31 @@ def protoc_archive(version: str, file: str) -> str:
 ARCHES: dict[str, Arch] = {
     a.platform: a
     for a in (
-        Arch("linux/amd64", "amd64", "linux-amd64", "linux-x86_64"),
-        Arch("linux/arm64", "arm64", "linux-arm64", "linux-aarch_64"),
-        Arch("linux/arm/v7", "armhf", "linux-armv6l", None),
-        Arch("linux/arm/v6", "armhf", "linux-armv6l", None),
-        Arch("linux/arm/v5", "armel", "src", None),
-        Arch("linux/386", "i386", "linux-386", "linux-x86_32"),
-        Arch("linux/ppc64le", "ppc64el", "linux-ppc64le", "linux-ppcle_64"),
-        Arch("linux/s390x", "s390x", "linux-s390x", "linux-s390_64"),
-        Arch("linux/mips64le", "mips64el", "linux-mips64le", None),
-        Arch("linux/riscv64", "riscv64", "linux-riscv64", None),
+        Arch("linux/amd64", "amd64", "linux-amd64", "linux-x86_64", "x86_64-linux-gnu"),
+        Arch("linux/arm64", "arm64", "linux-arm64", "linux-aarch_64", "aarch64-linux-gnu"),
+        Arch("linux/arm/v7", "armhf", "linux-armv6l", None, "arm-linux-gnueabihf"),
+        # Debian's armhf compilers emit ARMv7 code: an ARMv6 cgo binary needs Raspbian's.
+        Arch("linux/arm/v6", "armhf", "linux-armv6l", None, None),
+        Arch("linux/arm/v5", "armel", "src", None, "arm-linux-gnueabi"),
+        Arch("linux/386", "i386", "linux-386", "linux-x86_32", "i686-linux-gnu"),
+        Arch("linux/ppc64le", "ppc64el", "linux-ppc64le", "linux-ppcle_64", "powerpc64le-linux-gnu"),
+        Arch("linux/s390x", "s390x", "linux-s390x", "linux-s390_64", "s390x-linux-gnu"),
+        Arch("linux/mips64le", "mips64el", "linux-mips64le", None, "mips64el-linux-gnuabi64"),
+        Arch("linux/riscv64", "riscv64", "linux-riscv64", None, "riscv64-linux-gnu"),
     )
 }
 
 # The machines builds usually run on: the toolchain always carries their Go release files, since
 # their Go cross-compiles the tools (and Go itself where no binary release exists).
 BUILD_MACHINES = ("linux/amd64", "linux/arm64")
+
+
+def cgo_platforms(platforms: tuple[str, ...] | list[str]) -> str:
+    """``PLATFORM=DPKG:TRIPLET ...`` for each platform with a Debian C cross compiler: what the
+    toolchain installs for cgo and what an app's build looks its target up in."""
+    return " ".join(f"{p}={ARCHES[p].dpkg}:{ARCHES[p].gnu_triplet}" for p in sorted(platforms)
+                    if ARCHES[p].gnu_triplet)
+
 
 # Spellings that mean the same platform; bakegen writes the canonical one.
 _ALIASES = {

@@ -114,7 +114,7 @@ def test_a_file_bakegen_writes_names_only_paths_that_exist_beside_it(tmp_path):
     where its paths do not exist, it is refused with the fix."""
     r = run_bakegen("-o", "docker-bake.hcl", cwd=tmp_path)
     assert r.code == 2 and not (tmp_path / "docker-bake.hcl").exists()
-    assert "context examples/repos/ci-demo-go of target ci-demo-go-dev does not exist here" in r.stderr
+    assert "context examples/cgo-demo of target cgo-demo does not exist here" in r.stderr
     assert "bakegen init" in r.stderr
     assert run_bakegen("--check", "docker-bake.hcl", cwd=tmp_path).code == 2
 

@@ -82,6 +82,7 @@ target "golang-tools" {
   ]
   args = {
     BASE_IMAGE = "debian:bullseye-slim"
+    CGO_PLATFORMS = "linux/amd64=amd64:x86_64-linux-gnu linux/arm64=arm64:aarch64-linux-gnu"
     DEBIAN_MIRROR = "http://deb.debian.org"
     GOLANG_DOWNLOAD_URL = "https://dl.google.com/go"
     GOLANG_FILES = "linux/amd64=go1.24.2.linux-amd64.tar.gz@68097bd680839cbc9d464a0edce4f7c333975e27a90246890e9f1078c7e702ad linux/arm64=go1.24.2.linux-arm64.tar.gz@756274ea4b68fa5535eb9fe2559889287d725a8da63c6aae4d5f23778c229f4b"
