@@ -86,11 +86,12 @@ bench: $(BAKEGEN_DEP)
 bench-build: $(BAKEGEN_DEP)
 	$(VENV)/bin/python benchmarks/bench_build.py
 
-# The two-repository example (base images; one service) exactly as `bakegen init` writes it.
+# The seed's layout as repositories (base images; two services) exactly as `bakegen init` writes it.
 examples: $(BAKEGEN_DEP)
-	rm -rf examples/repos/base-images/bake examples/repos/ci-demo-go/bake
+	rm -rf examples/repos/base-images/bake examples/repos/ci-demo-go/bake examples/repos/cgo-demo/bake
 	cd examples/repos/base-images && $(abspath $(BAKEGEN)) init && $(abspath $(BAKEGEN)) -o docker-bake.hcl
 	cd examples/repos/ci-demo-go && $(abspath $(BAKEGEN)) init --app ci-demo-go && $(abspath $(BAKEGEN)) -o docker-bake.hcl
+	cd examples/repos/cgo-demo && $(abspath $(BAKEGEN)) init --app cgo-demo --cgo && $(abspath $(BAKEGEN)) -o docker-bake.hcl
 
 builder: $(BAKEGEN_DEP)
 	$(BAKEGEN) builder --name $(BUILDER) --driver $(BUILDER_DRIVER) $(if $(DRY_RUN),--dry-run) $(NODES)

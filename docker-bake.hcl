@@ -15,11 +15,11 @@ variable "REGISTRY" {
 }
 
 group "apps" {
-  targets = ["cgo-demo", "ci-demo-go-dev", "ci-demo-go-prd", "ci-demo-go-test"]
+  targets = ["ci-demo-go-dev", "ci-demo-go-prd", "ci-demo-go-test"]
 }
 
 group "apps-dev" {
-  targets = ["cgo-demo", "ci-demo-go-dev"]
+  targets = ["ci-demo-go-dev"]
 }
 
 group "apps-prd" {
@@ -39,34 +39,7 @@ group "ci-demo-go" {
 }
 
 group "default" {
-  targets = ["cgo-demo", "ci-demo-go-dev", "ci-demo-go-prd", "ci-demo-go-test", "golang-runtime", "golang-runtime-static", "golang-tools"]
-}
-
-target "cgo-demo" {
-  description = "cgo-demo sample cgo service (dev)"
-  context = "examples/cgo-demo"
-  dockerfile = "../../bake/ci-demo-go/Dockerfile"
-  contexts = {
-    "${REGISTRY}/common/runtime/golang:debian11" = "target:golang-runtime"
-    "${REGISTRY}/common/tools/golang:1.24.2" = "target:golang-tools"
-  }
-  platforms = ["linux/amd64", "linux/arm64"]
-  args = {
-    APP = "cgo-demo"
-    APP_CONFIG = ""
-    APP_ENV = "dev"
-    CGO_ENABLED = "1"
-    MAIN_PACKAGE = "."
-    RUNTIME_IMAGE = "${REGISTRY}/common/runtime/golang:debian11"
-    TOOLCHAIN_IMAGE = "${REGISTRY}/common/tools/golang:1.24.2"
-  }
-  labels = {
-    "org.opencontainers.image.authors" = "ops@bdser.cc"
-    "org.opencontainers.image.description" = "cgo-demo sample cgo service (dev)"
-    "org.opencontainers.image.source" = "https://git.bdser.cc/ops/dockerfiles-base"
-    "org.opencontainers.image.title" = "cgo-demo"
-  }
-  attest = ["type=provenance,disabled=true"]
+  targets = ["ci-demo-go-dev", "ci-demo-go-prd", "ci-demo-go-test", "golang-runtime", "golang-runtime-static", "golang-tools"]
 }
 
 target "ci-demo-go-dev" {

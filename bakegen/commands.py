@@ -121,13 +121,15 @@ Examples:
   bakegen init                          the base images: toolchain, Debian and static runtimes
   bakegen init --app svc                a service built FROM published (or local) base images
   bakegen init --app svc --context services/svc --registry registry.example.com/team
+  bakegen init --app svc --cgo          a service that calls C (import "C")
 then: bakegen -o docker-bake.hcl && docker buildx bake --print
 """)
 @options(SHARED)
 @click.option("--context", "app_context", metavar="DIR", type=click.Path(file_okay=False, path_type=Path),
               help="The app's source folder (with --app). Default: the current directory.")
+@click.option("--cgo", is_flag=True, help="The app uses cgo (with --app): CGO_ENABLED=1, on a Debian runtime.")
 @click.pass_context
-def init_cmd(ctx: click.Context, /, app_context: Path | None, **params: Any) -> int:
+def init_cmd(ctx: click.Context, /, app_context: Path | None, cgo: bool, **params: Any) -> int:
     """Write bake/ for this repository: the base images, or (--app NAME) one service.
 
     Never overwrites a file: if one exists, nothing is written.
@@ -135,7 +137,7 @@ def init_cmd(ctx: click.Context, /, app_context: Path | None, **params: Any) -> 
     from .init import run_init
 
     s = _session(ctx, params)
-    for path in run_init(s, app_context):
+    for path in run_init(s, app_context, cgo):
         click.echo(f"bakegen: wrote {path}", err=True)
     return 0
 

@@ -41,7 +41,7 @@ def _project_registry(folder: Path) -> str:
     return str(attr.expr.value) if attr else DEFAULT_REGISTRY
 
 
-def run_init(s: Session, app_context: Path | None) -> list[Path]:
+def run_init(s: Session, app_context: Path | None, cgo: bool = False) -> list[Path]:
     """Write the new definitions; returns the files written."""
     folder = Path(s.get("definitions") or s.cwd / "bake")
     facts = _facts(s, folder)
@@ -49,8 +49,9 @@ def run_init(s: Session, app_context: Path | None) -> list[Path]:
     builtin_defs = definitions.load(builtin, "bake")
     app = s.get("app")
     if app is None:
-        if app_context is not None:
-            raise BakegenError("--context needs --app NAME", "--context")
+        if app_context is not None or cgo:
+            flag = "--context" if app_context is not None else "--cgo"
+            raise BakegenError(f"{flag} needs --app NAME", flag)
         files = scaffold.base_files(facts, builtin, builtin_defs)
     else:
         if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", app):
@@ -63,6 +64,6 @@ def run_init(s: Session, app_context: Path | None) -> list[Path]:
         template = next(builtin / Path(i.folder).name / "Dockerfile" for i in builtin_defs.images
                         if i.kind == "app" and (builtin / Path(i.folder).name / "Dockerfile").is_file())
         files = scaffold.app_files(facts, app, context, template.read_text(encoding="utf-8"),
-                                   scaffold.published_bases(builtin_defs))
+                                   scaffold.published_bases(builtin_defs), cgo=cgo)
     write_new_files(files)
     return sorted(files)

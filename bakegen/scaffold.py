@@ -68,7 +68,7 @@ def published_bases(builtin_defs: Definitions) -> tuple[str, str]:
 
 
 def app_files(facts: Facts, name: str, context: Path, app_dockerfile: str,
-              published: tuple[str, str]) -> dict[Path, str]:
+              published: tuple[str, str], *, cgo: bool = False) -> dict[Path, str]:
     files = project_file(facts)
     folder = facts.folder / name
     names = [p.name.removeprefix("app_").removesuffix(".yaml") for p in context.glob("etc/app_*.yaml")]
@@ -79,7 +79,7 @@ def app_files(facts: Facts, name: str, context: Path, app_dockerfile: str,
     files[folder / "image.hcl"] = render_template(
         "init/app.hcl.j2", name=name, context=os.path.relpath(context, folder).replace(os.sep, "/"),
         envs=envs or ["dev"], config="etc/app_{env}.yaml" if envs else "",
-        toolchain=toolchain, runtime=runtime, published=not local)
+        toolchain=toolchain, runtime=runtime, published=not local, cgo=cgo)
     defaults = {"APP": name,
                 "TOOLCHAIN_IMAGE": toolchain.replace("{registry}", facts.registry) if not local else "",
                 "RUNTIME_IMAGE": runtime.replace("{registry}", facts.registry) if not local else ""}

@@ -16,10 +16,11 @@ The seed side runs benchmarks/seed/ (the seed's Dockerfiles and scripts, adapted
 harness needs; see its README) as the seed does: `./build.sh` in the toolchain and runtime
 folders, then `./build-app.sh dev ci-demo-go` in a git clone of examples/ci-demo-go.
 
-The bakegen side is what the README's `make bake BAKE_ARGS=--push` runs, on a copy of the working
-tree's bake/ and examples/ adapted the same way (tests/harness.py: adapt_definitions):
-`bakegen -o docker-bake.hcl`, `bakegen meta -o meta.hcl`, then
-`docker buildx bake -f docker-bake.hcl -f meta.hcl --push` (the default group).
+The bakegen side is the README's `make bake BAKE_ARGS=--push`, run with make in a copy of the
+working tree's bake/, examples/ and Makefile adapted the same way (tests/harness.py:
+adapt_definitions): `bakegen -o docker-bake.hcl`, `bakegen meta -o .bakegen/meta.hcl`, then
+`docker buildx bake -f docker-bake.hcl -f .bakegen/meta.hcl --push`: the default group, which
+holds more than the seed builds (three envs of the app and the cgo sample besides the bases).
 
 The seed pushes to 127.0.0.1:5000/seed/..., bakegen to 127.0.0.1:5000/bakegen/..., so neither
 side's tags move the other's bases. Sizes are read from the registry's HTTP API (layers + config,
@@ -117,7 +118,8 @@ class Bench:
         self.seed = work / "seed"
         shutil.copytree(SEED / "common", self.seed / "common")
         self.seed_app = self.seed / "ci-demo-go"
-        shutil.copytree(REPO / "examples" / "ci-demo-go", self.seed_app)
+        shutil.copytree(REPO / "examples" / "repos" / "ci-demo-go", self.seed_app,
+                        ignore=shutil.ignore_patterns("bake", "docker-bake.hcl"))
         for name in ("Dockerfile", "build-app.sh"):
             shutil.copy2(SEED / "ci-demo-go" / name, self.seed_app / name)
         minor = ".".join(facts["GO_VERSION"].split(".")[:2])
@@ -135,11 +137,12 @@ class Bench:
         self.bg = work / "bakegen"
         shutil.copytree(REPO / "bake", self.bg / "bake")
         shutil.copytree(REPO / "examples", self.bg / "examples")
+        shutil.copy2(REPO / "Makefile", self.bg / "Makefile")
         self.bg_registry = f"{self.registry}/bakegen"
         self.changes = harness.adapt_definitions(
             self.bg / "bake", facts, registry=self.bg_registry, platforms=platforms
         )
-        (self.bg / ".gitignore").write_text("/meta.hcl\n")
+        (self.bg / ".gitignore").write_text("/.bakegen/\n")
         git_repo(self.bg, "master")
         self.bg_env = dict(base_env)
         self.bakegen = bakegen_command()
@@ -156,22 +159,16 @@ class Bench:
         return run(["./build-app.sh", "dev", "ci-demo-go"], self.seed_app, self.seed_env, log)
 
     def bakegen_all(self, log: Path) -> float:
-        t = run([*self.bakegen, "-o", "docker-bake.hcl"], self.bg, self.bg_env, log)
-        t += run([*self.bakegen, "meta", "-o", "meta.hcl"], self.bg, self.bg_env, log)
-        t += run(
-            ["docker", "buildx", "bake", "-f", "docker-bake.hcl", "-f", "meta.hcl", "--push"],
-            self.bg,
-            self.bg_env,
-            log,
-        )
-        return t
+        """`make bake BAKE_ARGS=--push`, as the README writes it (bakegen from this checkout's venv)."""
+        return run(["make", "bake", "BAKE_ARGS=--push", f"BAKEGEN={' '.join(self.bakegen)}", "BAKEGEN_DEP="],
+                   self.bg, self.bg_env, log)
 
     def prune(self, log: Path) -> None:
         run(["docker", "buildx", "prune", "-af", "--builder", self.builder], self.work, self.bg_env, log)
 
     def edit(self, side: str, rnd: int) -> None:
         self.edits += 1
-        app = self.seed_app if side == "seed" else self.bg / "examples" / "ci-demo-go"
+        app = self.seed_app if side == "seed" else self.bg / "examples" / "repos" / "ci-demo-go"
         edit_app(app, f"{side}-{rnd}-{self.edits}")
 
     # -- one side's round --

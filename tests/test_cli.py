@@ -157,7 +157,7 @@ def test_output_of_same_content_leaves_the_file_alone(project):
     ([], {"BAKEGEN_GO_VERSION": "go1.x"}, 'BAKEGEN_GO_VERSION: invalid Go version "go1.x"'),
     (["meta", "--go-version", "go1.x", "--branch", "b", "--commit", "c0ffee0"], {}, "--go-version: invalid Go version"),
     (["--env", "qa"], {}, '--env: no env "qa"; the definitions have: dev, prd, test'),
-    ([], {"BAKEGEN_APP": "svc"}, 'BAKEGEN_APP: no app "svc"; the definitions have: cgo-demo, ci-demo-go'),
+    ([], {"BAKEGEN_APP": "svc"}, 'BAKEGEN_APP: no app "svc"; the definitions have: ci-demo-go'),
     ([], {"SOURCE_DATE_EPOCH": "x"}, None),
 ])
 def test_bad_values_are_blamed_on_their_option_or_variable(args, env, blamed):

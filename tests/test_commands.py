@@ -61,8 +61,7 @@ def test_graph_mermaid():
     for env in ("dev", "test", "prd"):
         assert f'  t_golang_tools -->|"FROM {tools}"| t_ci_demo_go_{env}' in lines
         assert f'  t_golang_runtime -->|"FROM {runtime}"| t_ci_demo_go_{env}' in lines
-    assert f'  t_golang_tools -->|"FROM {tools}"| t_cgo_demo' in lines
-    assert sum("-->" in l for l in lines) == 8
+    assert sum("-->" in l for l in lines) == 6
     assert lines.count("  end") == 2  # subgraphs base and apps
     assert '  t_golang_tools["golang-tools<br/>harbor.bdser.cc/common/tools/golang:1.24.2<br/>linux/amd64, linux/arm64"]' in lines
 
@@ -72,7 +71,7 @@ def test_graph_dot():
     assert r.code == 0
     assert r.stdout.startswith("digraph bake {") and r.stdout.rstrip().endswith("}")
     assert '"golang-tools" -> "ci-demo-go-prd" [label="FROM harbor.bdser.cc/common/tools/golang:1.24.2"];' in r.stdout
-    assert r.stdout.count("->") == 8
+    assert r.stdout.count("->") == 6
 
 
 def test_explain_says_where_each_value_comes_from(repo):

@@ -48,11 +48,11 @@ def test_only_attribute_names_buildx_knows(output):
 def test_groups(output):
     groups = strict_parse(output)["group"]
     apps = ["ci-demo-go-dev", "ci-demo-go-prd", "ci-demo-go-test"]
-    assert groups["default"]["targets"] == ["cgo-demo", *apps, "golang-runtime", "golang-runtime-static", "golang-tools"]
+    assert groups["default"]["targets"] == [*apps, "golang-runtime", "golang-runtime-static", "golang-tools"]
     assert groups["base"]["targets"] == ["golang-runtime", "golang-runtime-static", "golang-tools"]
-    assert groups["apps"]["targets"] == ["cgo-demo", *apps] and groups["ci-demo-go"]["targets"] == apps
+    assert groups["apps"]["targets"] == apps and groups["ci-demo-go"]["targets"] == apps
     assert set(groups) == {"apps", "apps-dev", "apps-prd", "apps-test", "base", "ci-demo-go", "default"}
-    assert groups["apps-dev"]["targets"] == ["cgo-demo", "ci-demo-go-dev"]
+    assert groups["apps-dev"]["targets"] == ["ci-demo-go-dev"]
     assert groups["apps-prd"]["targets"] == ["ci-demo-go-prd"]
 
 

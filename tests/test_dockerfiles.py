@@ -160,6 +160,8 @@ def app_df() -> Parsed:
 
 # The default output and its per-build file, as bake reads them.
 TARGETS = targets_of(run_bakegen(cwd=ROOT).stdout)
+CGO_REPO = ROOT / "examples" / "repos" / "cgo-demo"  # a service repository: the cgo sample
+CGO_TARGETS = targets_of(run_bakegen(cwd=CGO_REPO).stdout)
 
 
 @pytest.fixture(scope="module")
@@ -354,7 +356,7 @@ def test_default_apps_run_on_the_debian_runtime():
     """Every app of the default output is FROM ${RUNTIME_IMAGE}, which bake maps to the Debian
     runtime target (FROM ${BASE_IMAGE}, a shell and the C library), as the seed's app was."""
     apps = [n for n, t in TARGETS.items() if "RUNTIME_IMAGE" in t.get("args", {})]
-    assert {"ci-demo-go-prd", "cgo-demo"} <= set(apps)
+    assert {"ci-demo-go-prd", "ci-demo-go-dev", "ci-demo-go-test"} == set(apps)
     for name in apps:
         t = TARGETS[name]
         assert dockerfile_of_target(name).final.base == "${RUNTIME_IMAGE}"
@@ -385,10 +387,11 @@ def test_cgo_args_and_stages_match_the_bake_file():
     final stage declares the arg and keeps it as ENV."""
     from bakegen.platforms import ARCHES
 
-    app, tools = TARGETS["cgo-demo"], TARGETS["golang-tools"]
+    app, tools = CGO_TARGETS["cgo-demo"], TARGETS["golang-tools"]
     assert app["args"]["CGO_ENABLED"] == "1" and TARGETS["ci-demo-go-prd"]["args"]["CGO_ENABLED"] == "0"
-    assert app["contexts"][app["args"]["TOOLCHAIN_IMAGE"]] == "target:golang-tools"
-    df = dockerfile_of_target("cgo-demo")
+    toolchain = app["args"]["TOOLCHAIN_IMAGE"]  # the published toolchain the base images build
+    assert app["contexts"][toolchain] == f"docker-image://{toolchain}" and toolchain.startswith("REGISTRY/common/tools/golang:")
+    df = parse(CGO_REPO / app["context"] / app["dockerfile"])
     builder = df.stage("builder")
     assert builder.platform == "$BUILDPLATFORM" and builder.base == "${TOOLCHAIN_IMAGE}"
     assert stage_args(builder)["CGO_ENABLED"] == "0" and {"TARGETPLATFORM", "BUILDPLATFORM"} <= set(stage_args(builder))
@@ -422,9 +425,20 @@ def test_platform_table_has_debians_cross_triplets():
 
 @pytest.fixture
 def project(tmp_path):
+    """This repository's definitions plus the cgo sample defined beside the base images."""
     dest = tmp_path / "project"
     shutil.copytree(BAKE, dest / "bake")
     shutil.copytree(ROOT / "examples", dest / "examples")
+    app = dest / "bake" / "cgo-demo"
+    shutil.copytree(CGO_REPO / "bake" / "cgo-demo", app)
+    hcl = (app / "image.hcl").read_text()
+    for old, new in (('context     = "../.."', 'context     = "../../examples/repos/cgo-demo"'),
+                     ('"{registry}/common/tools/golang:1.24"', '"golang-tools"'),
+                     ('"{registry}/common/runtime/golang:debian11"', '"golang-runtime"')):
+        assert old in hcl, old
+        hcl = hcl.replace(old, new)
+    (app / "image.hcl").write_text(hcl)
+    assert run_bakegen(cwd=dest).code == 0
     return dest
 
 
@@ -782,7 +796,7 @@ def test_example_ships_a_config_for_every_env():
 
 
 def test_cgo_example_calls_c_and_has_a_test():
-    demo = ROOT / "examples" / "cgo-demo"
+    demo = CGO_REPO
     cgo = (demo / "cgo.go").read_text()
     assert re.search(r'^import "C"$', cgo, re.M) and "C.cgo_demo_fnv1a32" in cgo
     assert "TestFNV1a32InC" in (demo / "main_test.go").read_text()

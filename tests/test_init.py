@@ -49,6 +49,19 @@ def test_init_app_writes_a_service_built_from_the_published_bases(tmp_path):
     assert set(printed["target"]) == set(targets)  # only the app is built
 
 
+def test_init_app_cgo_writes_the_cgo_sample_as_the_example_holds_it(tmp_path):
+    service = tmp_path / "cgo-demo"
+    shutil.copytree(EXAMPLES / "cgo-demo", service, ignore=shutil.ignore_patterns("bake", "docker-bake.hcl"))
+    Repo(service)
+    assert run_bakegen("init", "--app", "cgo-demo", "--cgo", cwd=service).code == 0
+    assert files_under(service / "bake") == files_under(EXAMPLES / "cgo-demo" / "bake")
+    assert run_bakegen("-o", "docker-bake.hcl", cwd=service).code == 0
+    text = (service / "docker-bake.hcl").read_text()
+    assert text == (EXAMPLES / "cgo-demo" / "docker-bake.hcl").read_text()
+    assert targets_of(text)["cgo-demo"]["args"]["CGO_ENABLED"] == "1"
+    bake_print(service)
+
+
 def test_the_service_dockerfile_defaults_to_the_published_bases():
     text = (EXAMPLES / "ci-demo-go" / "bake" / "ci-demo-go" / "Dockerfile").read_text()
     assert "ARG TOOLCHAIN_IMAGE=registry.example.com/common/tools/golang:1.24\n" in text
@@ -101,6 +114,7 @@ def test_init_app_keeps_an_existing_project_file(tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["init", "--app", "My App"], 'app name "My App" must be lower-case'),
     (["init", "--context", "x"], "--context: --context needs --app NAME"),
+    (["init", "--cgo"], "--cgo: --cgo needs --app NAME"),
     (["init", "--app", "svc", "--context", "nowhere"], "nowhere is not a folder"),
     (["init", "--registry", "Bad Reg"], '--registry: "Bad Reg" is not a valid registry'),
 ])
@@ -114,7 +128,7 @@ def test_a_file_bakegen_writes_names_only_paths_that_exist_beside_it(tmp_path):
     where its paths do not exist, it is refused with the fix."""
     r = run_bakegen("-o", "docker-bake.hcl", cwd=tmp_path)
     assert r.code == 2 and not (tmp_path / "docker-bake.hcl").exists()
-    assert "context examples/cgo-demo of target cgo-demo does not exist here" in r.stderr
+    assert "context examples/repos/ci-demo-go of target ci-demo-go-dev does not exist here" in r.stderr
     assert "bakegen init" in r.stderr
     assert run_bakegen("--check", "docker-bake.hcl", cwd=tmp_path).code == 2
 

@@ -15,6 +15,10 @@ Debian mirror the harness reaches lacks bullseye-security arm64 packages (libc6:
 them), so on bullseye the toolchain is built without the arm64 cross compiler (CGO_PLATFORMS
 limited to linux/amd64) and the cgo build for linux/arm64 is skipped.
 
+The cgo sample is built as the seed's layout builds a service: from its own repository
+(examples/repos/cgo-demo, as `bakegen init --app cgo-demo --cgo` wrote it), FROM the toolchain
+and Debian runtime the first build pushed.
+
 Time, measured on the harness machine (2 CPUs): about 4-6 minutes from an empty build cache
 (toolchain with the arm64 cross compiler, two runtimes, the sample app and the cgo sample for
 two platforms); under a minute with the cache warm. Tests of one module share one project and
@@ -163,7 +167,14 @@ class Build:
                 continue
             for v in status.get("vertexes") or []:
                 step = self.steps.setdefault(v["digest"], {"name": v.get("name", "")})
-                step.update({k: v[k] for k in ("started", "completed", "error") if v.get(k)})
+                # one vertex may be reported by several builds of the run (a linked target):
+                # its span is the earliest start to the latest completion
+                if v.get("started"):
+                    step["started"] = min(step.get("started", v["started"]), v["started"], key=_time)
+                if v.get("completed"):
+                    step["completed"] = max(step.get("completed", v["completed"]), v["completed"], key=_time)
+                if v.get("error"):
+                    step["error"] = v["error"]
                 step["cached"] = step.get("cached", False) or bool(v.get("cached"))
             for log in status.get("logs") or []:
                 self.logs.append(base64.b64decode(log.get("data", "")).decode(errors="replace"))
@@ -183,10 +194,10 @@ def _time(stamp: str) -> float:
     return time.mktime(time.strptime(base, "%Y-%m-%dT%H:%M:%S")) + float(f"0.{frac or 0}")
 
 
-def bake(path: Path, targets: list[str], platforms: dict[str, list[str]]) -> Build:
+def bake(path: Path, targets: list[str], platforms: dict[str, list[str]], toolchain: bool = True) -> Build:
     assert FACTS is not None
     sets = [f"{t}.platform={','.join(p)}" for t, p in platforms.items()]
-    if not ARM64_CROSS:
+    if toolchain and not ARM64_CROSS:
         sets.append("golang-tools.args.CGO_PLATFORMS=linux/amd64=amd64:x86_64-linux-gnu")
     cmd = ["docker", "buildx", "bake", "--builder", FACTS["TEST_BUILDER"], "-f", "docker-bake.hcl", "-f", "meta.hcl",
            "--push", "--progress=rawjson", *(a for s in sets for a in ("--set", s)), *targets]
@@ -325,7 +336,8 @@ def test_nothing_changed_gives_the_same_digests_and_no_relink(project, first_bui
 
 def test_one_line_change_rebuilds_only_the_apps_compile_and_final_layers(project, first_build):
     handler = project / "examples/repos/ci-demo-go/handler.go"
-    _sub(handler, r'_, _ = w.Write\(\[\]byte\("ok"\)\)', '_, _ = w.Write([]byte("ok")) // changed')
+    # unique: the same change on a warm builder would be a cache hit (the builds are reproducible)
+    _sub(handler, r'_, _ = w.Write\(\[\]byte\("ok"\)\)', f'_, _ = w.Write([]byte("ok")) // changed {time.time_ns()}')
     commit(project, "one line of the app")
     generate(project)
     build = bake(project, TASK1, TASK1_PLATFORMS)
@@ -346,11 +358,27 @@ CGO_PLATFORMS = [AMD64, ARM64] if ARM64_CROSS and EMULATES_ARM64 else [AMD64]
 
 
 @pytest.fixture(scope="module")
-def cgo_build(project, tmp_path_factory) -> dict:
-    generate(project)
-    platforms = {"golang-tools": [AMD64], "golang-runtime": CGO_PLATFORMS, "cgo-demo": CGO_PLATFORMS}
-    build = bake(project, ["cgo-demo"], platforms)
-    tag = app_tag(project, "cgo-demo")
+def cgo_service(first_build, tmp_path_factory) -> Path:
+    """The cgo sample's own repository (examples/repos/cgo-demo, as `bakegen init --app cgo-demo
+    --cgo` wrote it), pointed at the harness's registry and at the bases the first build pushed."""
+    path = tmp_path_factory.mktemp("cgo-service") / "cgo-demo"
+    shutil.copytree(ROOT / "examples" / "repos" / "cgo-demo", path,
+                    ignore=shutil.ignore_patterns("docker-bake.hcl"))
+    _sub(path / "bake" / "bakegen.hcl", r'^registry\s*=.*?$', f'registry = "{REGISTRY}"')
+    image = path / "bake" / "cgo-demo" / "image.hcl"
+    _sub(image, r'"\{registry\}/common/tools/golang:[^"]*"', f'"{{registry}}/{TOOLCHAIN}"')
+    _sub(image, r'"\{registry\}/common/runtime/golang:[^"]*"', f'"{{registry}}/{RUNTIME}"')
+    (path / ".gitignore").write_text("/docker-bake.hcl\n/meta.hcl\n")
+    git(path, "init", "-q", "-b", "main")
+    commit(path, "the cgo sample, on the harness")
+    return path
+
+
+@pytest.fixture(scope="module")
+def cgo_build(cgo_service, tmp_path_factory) -> dict:
+    generate(cgo_service)
+    build = bake(cgo_service, ["cgo-demo"], {"cgo-demo": CGO_PLATFORMS}, toolchain=False)
+    tag = app_tag(cgo_service, "cgo-demo")
     out = tmp_path_factory.mktemp("cgo")
     binaries = {}
     for p in CGO_PLATFORMS:

@@ -27,7 +27,6 @@ def two_apps(tmp_path):
     repo = Repo(tmp_path / "repo")
     for name in ("bake", "examples"):
         shutil.copytree(ROOT / name, repo.path / name)
-    shutil.rmtree(repo.path / "bake" / "cgo-demo")  # two apps: billing and ci-demo-go
     (repo.path / "bake" / "billing").mkdir()
     (repo.path / "bake" / "billing" / "image.hcl").write_text(SECOND_APP)
     repo.commit()

@@ -17,7 +17,8 @@ image "ci-demo-go" {
   toolchain = "{registry}/common/tools/golang:1.24"
   runtime   = "{registry}/common/runtime/golang:debian11"
 
-  # The Go package with main, relative to the context; cgo = true builds with CGO_ENABLED=1.
+  # The Go package with main, relative to the context; cgo = true builds with CGO_ENABLED=1,
+  # cross-compiled against each platform's C library (it then needs a Debian runtime).
   main_package = "."
   cgo          = false
 
