@@ -29,6 +29,9 @@ ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 BAKEGEN = [PY, "-m", "bakegen"]
 FLOOR = [PY, "-c", "import click, jinja2, semver, platformdirs"]
+# The floor as issue 6 and the README measured it while python-hcl2 was a dependency (bakegen no
+# longer imports it); shown where python-hcl2 is installed, for comparison with those figures.
+OLD_FLOOR = [PY, "-c", "import click, jinja2, semver, hcl2"]
 
 
 def once(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
@@ -44,19 +47,28 @@ def timed(cmd: list[str], cwd: Path, env: dict[str, str], runs: int) -> float:
     return statistics.median(once(cmd, cwd, env) for _ in range(runs))
 
 
+def has_hcl2() -> bool:
+    return subprocess.run([PY, "-c", "import hcl2"], capture_output=True).returncode == 0
+
+
+FLOORS = [FLOOR] + ([OLD_FLOOR] if has_hcl2() else [])
+
+
 def against_floor(cmd: list[str], cwd: Path, env: dict[str, str], runs: int,
-                  prepare: Callable[[], None] | None = None) -> tuple[float, float]:
-    """Median time of ``cmd`` and the median of its ratios to the import floor, each run paired
-    with a floor run just before it."""
-    times, ratios = [], []
+                  prepare: Callable[[], None] | None = None) -> tuple[float, list[float]]:
+    """Median time of ``cmd`` and the median of its ratios to each import floor, each run paired
+    with floor runs just before it."""
+    times: list[float] = []
+    ratios: list[list[float]] = [[] for _ in FLOORS]
     for _ in range(runs):
         if prepare:
             prepare()
-        floor = once(FLOOR, ROOT, env)
+        floors = [once(f, ROOT, env) for f in FLOORS]
         t = once(cmd, cwd, env)
         times.append(t)
-        ratios.append(t / floor)
-    return statistics.median(times), statistics.median(ratios)
+        for r, f in zip(ratios, floors, strict=True):
+            r.append(t / f)
+    return statistics.median(times), [statistics.median(r) for r in ratios]
 
 
 def make_definitions(folder: Path, images: int) -> None:
@@ -75,8 +87,9 @@ def make_definitions(folder: Path, images: int) -> None:
             f'  tag_prefix  = "v{i}-"\n}}\n')
 
 
-def report(label: str, result: tuple[float, float]) -> None:
-    print(f"  {label:<44}{result[0]:7.3f} s   {result[1]:5.2f}x floor")
+def report(label: str, result: tuple[float, list[float]]) -> None:
+    ratios = "   ".join(f"{r:5.2f}x" for r in result[1])
+    print(f"  {label:<44}{result[0]:7.3f} s   {ratios}")
 
 
 def main() -> None:
@@ -100,6 +113,10 @@ def main() -> None:
               f"Python {platform.python_version()}, median of {runs} runs")
         print(f"  {'python -c pass':<44}{timed([PY, '-c', 'pass'], ROOT, env, runs):7.3f} s")
         print(f"  {'import click, jinja2, semver, platformdirs':<44}{timed(FLOOR, ROOT, env, runs):7.3f} s   (the floor)")
+        if len(FLOORS) > 1:
+            print(f"  {'import click, jinja2, semver, hcl2':<44}{timed(OLD_FLOOR, ROOT, env, runs):7.3f} s   "
+                  "(the floor of issue 6, while python-hcl2 was a dependency)")
+        print(f"  {'':<44}{'':9} x floor" + ("   x floor of issue 6" if len(FLOORS) > 1 else ""))
         report("bakegen (repository bake/)", against_floor(BAKEGEN, ROOT, env, runs))
         report("bakegen (built-in, empty folder)", against_floor(BAKEGEN, empty, env, runs))
         copy = tmp / "project"

@@ -206,7 +206,7 @@ class Bench:
         if mine:
             out.append(("seed app", f"{reg}/seed/dev/ci-demo-go:{mine[-1]}"))
         printed = subprocess.run(
-            ["docker", "buildx", "bake", "-f", "docker-bake.hcl", "-f", "meta.hcl", "--print"],
+            ["docker", "buildx", "bake", "-f", "docker-bake.hcl", "-f", ".bakegen/meta.hcl", "--print"],
             cwd=self.bg,
             env=self.bg_env,
             capture_output=True,
