@@ -25,7 +25,7 @@ BUILDER_DRIVER ?= docker-container
 NODES    ?=
 DRY_RUN  ?=
 
-.PHONY: all install generate check meta bake bake-apps bake-base print lock upgrade test lint bench bench-build \
+.PHONY: all install generate check meta files bake bake-apps bake-base print lock upgrade test lint bench bench-build \
         examples builder clean buildx-available
 
 all: check
@@ -61,7 +61,12 @@ buildx-available:
 	  echo "      (https://docs.docker.com/build/install-buildx/), or inspect the files with" >&2; \
 	  echo "      'make generate meta' and read $(BAKEFILE) and $(META)." >&2; exit 1; }
 
-bake: generate meta buildx-available
+# Both files from one bakegen process, then bake.
+files: $(BAKEGEN_DEP)
+	@mkdir -p $(dir $(META))
+	$(BAKEGEN) -o $(BAKEFILE) meta -o $(META)
+
+bake: files buildx-available
 	docker buildx bake -f $(BAKEFILE) -f $(META) $(BAKE_ARGS) $(TARGETS)
 
 bake-apps:
@@ -70,7 +75,7 @@ bake-apps:
 bake-base:
 	$(MAKE) bake TARGETS=base
 
-print: generate meta buildx-available
+print: files buildx-available
 	docker buildx bake -f $(BAKEFILE) -f $(META) --print $(BAKE_ARGS) $(TARGETS)
 
 test: $(BAKEGEN_DEP)

@@ -62,7 +62,8 @@ def _local(app: Image, defs: Definitions, by_image: dict[str, list[Made]], kind:
     return max(found, key=lambda m: (m.version.key if m.version else (0,), m.target.name))
 
 
-def base_context(app: Image, defs: Definitions, by_image: dict[str, list[Made]], kind: str) -> tuple[Context, Made | None]:
+def base_context(app: Image, defs: Definitions, by_image: dict[str, list[Made]],
+                 kind: str) -> tuple[Context, Made | None]:
     """What the app's ``FROM ${TOOLCHAIN_IMAGE}`` (or RUNTIME_IMAGE) resolves to, and the base
     target when it is built in the same run."""
     value = getattr(app, kind)

@@ -144,8 +144,8 @@ def _toolchain_args(image: Image, defs: Definitions, v: GoVersion, s: Suite) -> 
     if image.protoc_version:
         values["PROTOC_DOWNLOAD_URL"] = Value(image.protoc_download_url,
                                               f"protoc_download_url ({at('protoc_download_url')})")
-        values["PROTOC_FILES"] = Value(protoc_files(image, defs), "the protoc zip of each platform and its "
-                                       "sha256 (bakegen/data/protoc-sha256.json, bake/bakegen-lock.json, protoc_checksums)")
+        values["PROTOC_FILES"] = Value(protoc_files(image, defs), "the protoc zip of each platform and its sha256 "
+                                       "(bakegen/data/protoc-sha256.json, bake/bakegen-lock.json, protoc_checksums)")
     return values
 
 
@@ -159,7 +159,7 @@ def toolchain_targets(image: Image, defs: Definitions) -> list[Made]:
     rule_at = f"versions at {image.at('versions')}, aliases at {image.at('aliases')}"
     made = []
     for v in versions:
-        for s, suffix in zip(suites, suffixes):
+        for s, suffix in zip(suites, suffixes, strict=True):
             name = image.name if single else f"{image.name}-{v.tag.replace('.', '_')}-{suffix}"
             t = new_target(image, defs, name, describe(image, version=v.go, variant=suffix), v.go)
             t.tags = [Tag(image.repository, check_tag(a.tag, image.at("versions")), f"{a.rule} ({rule_at})")

@@ -70,6 +70,8 @@ def _session(ctx: click.Context, /, params: dict[str, Any]) -> Session:
             sources[name] = param.opts[0]
         if value is not None or name not in values:
             values[name] = value
+    if values == parent.values:
+        return parent  # nothing new after the command name: reuse what the parent loaded
     return Session(values, sources)
 
 
@@ -95,6 +97,7 @@ Examples:
   bakegen -o docker-bake.hcl         write the bake file (atomically)
   bakegen --check docker-bake.hcl    exit 1 with a diff when it is stale
   bakegen meta -o meta.hcl && docker buildx bake -f docker-bake.hcl -f meta.hcl
+  bakegen -o docker-bake.hcl meta -o meta.hcl    both files, one process (make bake)
 """
 
 
@@ -113,11 +116,19 @@ def cli(ctx: click.Context, /, output: Path | None, check_file: Path | None, fmt
     With no command, prints the bake file to commit. Its per-commit values come from `bakegen meta`.
     """
     ctx.obj = _session(ctx, {**params, "format": fmt})
-    if ctx.invoked_subcommand is not None:
-        return None
     if output and check_file:
         raise click.UsageError("-o and --check exclude each other")
-    return cmd_generate(ctx.obj, output, check_file)
+    if ctx.invoked_subcommand is None:
+        return cmd_generate(ctx.obj, output, check_file)
+    if output or check_file:
+        # `bakegen -o docker-bake.hcl meta -o meta.hcl`: both files from one process (make bake)
+        if ctx.invoked_subcommand != "meta":
+            raise click.UsageError(f"-o and --check write or check the bake file: give them without a command "
+                                   f"or before meta, not before {ctx.invoked_subcommand}")
+        code = cmd_generate(ctx.obj, output, check_file)
+        if code:
+            raise click.exceptions.Exit(code)
+    return None
 
 
 def cmd_generate(s: Session, output: Path | None, check_file: Path | None) -> int:

@@ -9,7 +9,6 @@ import sys
 
 import jinja2
 import pytest
-
 from conftest import ROOT, run_bakegen
 
 TEMPLATE = "docker-bake.hcl.j2"

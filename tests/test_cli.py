@@ -41,6 +41,24 @@ def test_the_bytes_do_not_depend_on_how_bakegen_is_run(project):
     assert "-o docker-bake.hcl" in make.stdout and "BAKEGEN_COMMAND" not in make.stdout
 
 
+def test_both_files_from_one_process(project, repo):
+    """`bakegen -o docker-bake.hcl meta -o meta.hcl`, what make bake runs: the same two files as
+    the two commands; with --check, a stale bake file stops it before meta."""
+    for name in ("bake", "examples"):
+        (repo.path / name).symlink_to(project / name)
+    repo.commit()
+    r = run_bakegen("-o", "docker-bake.hcl", "meta", "-o", "meta.hcl", cwd=repo.path, env={"SOURCE_DATE_EPOCH": "0"})
+    assert r.code == 0, r
+    assert (repo.path / "docker-bake.hcl").read_text() == COMMITTED
+    alone = run_bakegen("meta", cwd=repo.path, env={"SOURCE_DATE_EPOCH": "0"}).stdout
+    assert (repo.path / "meta.hcl").read_text() == alone
+    (repo.path / "docker-bake.hcl").write_text("stale\n")
+    r = run_bakegen("--check", "docker-bake.hcl", "meta", "-o", "meta2.hcl", cwd=repo.path)
+    assert r.code == 1 and not (repo.path / "meta2.hcl").exists()
+    r = run_bakegen("-o", "x.hcl", "tags", "base", cwd=repo.path)
+    assert r.code == 2 and "not before tags" in r.stderr
+
+
 def test_check_up_to_date_stale_and_error(project):
     out = project / "docker-bake.hcl"
     assert run_bakegen("-o", str(out), cwd=project).code == 0

@@ -1,8 +1,6 @@
 """The Dockerfiles against the bake file that builds them (BuildKit's own parser, `dockerfile`)."""
 
 import re
-import shutil
-from pathlib import Path
 
 import dockerfile
 import pytest

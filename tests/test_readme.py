@@ -1,7 +1,6 @@
 """The README shows real output: its excerpts are checked against what bakegen prints."""
 
 import re
-import shutil
 
 from conftest import ROOT, run_bakegen
 
