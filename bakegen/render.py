@@ -52,10 +52,14 @@ def hcl_string(text: str) -> str:
     return f'"{hcl_escape(str(text))}"'
 
 
+# Bare, HCL reads these as something else: a value (a null key is an error), or ``{ for`` as the
+# start of a for-expression.
+_KEYWORDS = frozenset({"null", "true", "false", "for", "in", "if"})
+
+
 def hcl_key(text: str) -> str:
-    """A map key: bare when it is an identifier, else a quoted string. ``null``, ``true`` and
-    ``false`` are quoted: bare, HCL reads them as values (a null key is an error)."""
-    return text if _IDENT.match(text) and text not in ("null", "true", "false") else hcl_string(text)
+    """A map key: bare when it is an identifier that is not an HCL keyword, else a quoted string."""
+    return text if _IDENT.match(text) and text not in _KEYWORDS else hcl_string(text)
 
 
 def _ref_of(item: Tag | Ref) -> Ref:

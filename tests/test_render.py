@@ -99,8 +99,9 @@ def test_json_output_escapes_templates(text):
     assert t["args"] == {"A": escaped, "B": "${REGISTRY}/" + escaped, "C": escaped}
 
 
-@pytest.mark.parametrize("key", ["null", "true", "false"])
+@pytest.mark.parametrize("key", ["null", "true", "false", "for", "in", "if"])
 def test_keywords_as_map_keys_are_quoted(key):
+    """Found by the hostile-text test (`null`, then `for`, which starts a for-expression)."""
     assert hcl_key(key) == f'"{key}"'
     assert pygohcl.loads(f"m = {{ {hcl_key(key)} = 1 }}\n")["m"] == {key: 1}
 
