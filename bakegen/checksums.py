@@ -180,8 +180,12 @@ def offline_tables(folder: Path, definitions: Sequence[Checksums] = (),
 
 
 
+def images_checksums(images: Sequence[Image]) -> list[Checksums]:
+    """The checksums every image definition adds (``definition_checksums`` of each)."""
+    return [c for i in images for c in definition_checksums(
+        i.name, i.go_checksums, i.at("go_checksums"), i.protoc_checksums, i.at("protoc_checksums"))]
+
+
 def checksum_tables(images: Sequence[Image], folder: Path, shown: str) -> tuple[Table, Table]:
     """The tables plan reads for a definitions folder (shown as ``shown``)."""
-    definitions = [c for i in images for c in definition_checksums(
-        i.name, i.go_checksums, i.at("go_checksums"), i.protoc_checksums, i.at("protoc_checksums"))]
-    return offline_tables(folder, definitions, shown)
+    return offline_tables(folder, images_checksums(images), shown)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import definitions, lock
-from .checksums import LOCK_FILE, definition_checksums
+from .checksums import LOCK_FILE, images_checksums
 from .errors import BakegenError
 from .model import Definitions
 from .output import write_atomic
@@ -46,9 +46,8 @@ def run_lock(s: Session, upgrade: bool, url: str | None) -> list[str]:
                   or ["every Go version is the newest of its line"])
         s = Session(s.values, s.sources, s.cwd)  # read the rewritten definitions
     defs = s.definitions
-    checks = [c for i in defs.images for c in definition_checksums(
-        i.name, i.go_checksums, i.at("go_checksums"), i.protoc_checksums, i.at("protoc_checksums"))]
-    result = lock.lock(folder / LOCK_FILE, _uses(defs), checks, shown=f"{shown}/{LOCK_FILE}", releases=releases)
+    result = lock.lock(folder / LOCK_FILE, _uses(defs), images_checksums(defs.images), shown=f"{shown}/{LOCK_FILE}",
+                       releases=releases)
     if not result.written:
         return [*report, f"{shown}/{LOCK_FILE} is up to date"]
     return [*report, f"wrote {shown}/{LOCK_FILE} ({len(result.added)} files added, {len(result.removed)} removed); "
