@@ -10,8 +10,8 @@ the clock, so an unchanged app is not rebuilt.
 from __future__ import annotations
 
 from .apps import app_repository
-from .errors import BakegenError
 from .model import BakeFile, Definitions, GitMeta, Stamp, Tag, Target, Value
+from .plan import check_unique
 from .tags import app_tags, app_version, check_tag
 from .targets import OCI
 
@@ -57,14 +57,6 @@ def plan_meta(defs: Definitions, bake: BakeFile, git: GitMeta, stamps: dict[str,
         mt.labels = dict(sorted(mt.labels.items()))
         mt.args = dict(sorted(mt.args.items()))
         targets.append(mt)
-    _check_unique(bake, targets)
+    check_unique((t.name, f"{tag.path}:{tag.tag}") for t in [*bake.targets, *targets] for tag in t.tags)
     return BakeFile([], {}, targets, [])
 
-
-def _check_unique(bake: BakeFile, meta: list[Target]) -> None:
-    seen: dict[str, str] = {}
-    for t in list(bake.targets) + meta:
-        for tag in t.tags:
-            ref = f"{tag.path}:{tag.tag}"
-            if seen.setdefault(ref, t.name) != t.name:
-                raise BakegenError(f'targets "{seen[ref]}" and "{t.name}" would both push ${{REGISTRY}}/{ref}')

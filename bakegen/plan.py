@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,19 +98,21 @@ def _check_names(targets: list[Target], groups: dict[str, list[str]]) -> None:
                            f'{", ".join(RESERVED)} and apps-<env> are bakegen\'s); rename an image')
 
 
-def check_references(targets: list[Target], defs: Definitions) -> None:
-    """No two targets may push the same reference: a committed tag, or an app's repository (every
-    per-build tag of one repository would collide)."""
+def check_unique(pushed: Iterable[tuple[str, str]]) -> None:
+    """``(target, reference)`` pairs: no two targets may push the same reference."""
     seen: dict[str, str] = {}
-    for t in targets:
-        refs = [f"{tag.path}:{tag.tag}" for tag in t.tags]
-        if t.kind == "app":
-            refs.append(app_repository(defs.image(t.image), t.env) + ":<per-build tags>")
-        for ref in refs:
-            if ref in seen and seen[ref] != t.name:
-                raise BakegenError(f'targets "{seen[ref]}" and "{t.name}" would both push ${{REGISTRY}}/{ref}; '
-                                   "give them different repositories, tags or tag_prefix")
-            seen[ref] = t.name
+    for name, ref in pushed:
+        if seen.setdefault(ref, name) != name:
+            raise BakegenError(f'targets "{seen[ref]}" and "{name}" would both push ${{REGISTRY}}/{ref}; '
+                               "give them different repositories, tags or tag_prefix")
+
+
+def check_references(targets: list[Target], defs: Definitions) -> None:
+    """No two targets may push the same committed tag, or share an app repository (every per-build
+    tag of one repository would collide)."""
+    check_unique([(t.name, f"{tag.path}:{tag.tag}") for t in targets for tag in t.tags]
+                 + [(t.name, app_repository(defs.image(t.image), t.env) + ":<per-build tags>")
+                    for t in targets if t.kind == "app"])
 
 
 def _warnings(made: list[Made], today: dt.date) -> list[str]:
