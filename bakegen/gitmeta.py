@@ -63,9 +63,10 @@ def ci_branch(env: Mapping[str, str]) -> tuple[str, str] | None:
     return None
 
 
-def _commit_info(repo: Path, rev: str) -> tuple[str, int] | None:
-    """(full hash, committer time) of ``rev``, or None when git does not know it."""
-    out = _git(repo, "log", "-1", "--no-show-signature", "--format=%H %ct", rev, "--")
+def _commit_info(repo: Path, rev: str, paths: Sequence[str] = ()) -> tuple[str, int] | None:
+    """(full hash, committer time) of ``rev``, or of the last commit up to it that changed one of
+    ``paths``; None when git does not know it (or it changed none of them)."""
+    out = _git(repo, "log", "-1", "--no-show-signature", "--format=%H %ct", rev, "--", *paths)
     fields = out.stdout.split()
     return (fields[0], int(fields[1])) if out.returncode == 0 and len(fields) == 2 else None
 
@@ -152,9 +153,8 @@ def last_change(meta: GitMeta, paths: Sequence[str], env: Mapping[str, str],
     keeps its ``created`` and ``revision``, and its digest. Without git, the build's own stamp."""
     if meta.repo is None or not paths:
         return meta.stamp
-    out = _git(Path.cwd(), "log", "-1", "--no-show-signature", "--format=%H %ct", meta.state.commit, "--", *paths)
-    fields = out.stdout.split()
-    if out.returncode != 0 or len(fields) != 2:
+    info = _commit_info(Path.cwd(), meta.state.commit, paths)
+    if info is None:
         return meta.stamp  # not tracked here (built-in definitions): the build's commit
     dirty = meta.state.dirty and _is_dirty(Path.cwd(), paths)
-    return _stamp(fields[0], int(fields[1]), dirty, env, now)
+    return _stamp(info[0], info[1], dirty, env, now)
