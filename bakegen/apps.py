@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .bases import Made
 from .errors import BakegenError, did_you_mean
-from .model import Context, Definitions, Image, Ref, Target, Value
+from .model import App, Context, Definitions, Image, Ref, Target, Value
 from .platforms import ARCHES
 from .tags import check_path, is_reference, parse_reference, variant_suffix
 from .targets import describe, new_target, set_args, set_cache
@@ -17,7 +17,7 @@ PUBLISHED_EXAMPLE = {"toolchain": "{registry}/common/tools/golang:1.24",
                      "runtime": "{registry}/common/runtime/golang:debian11"}
 
 
-def target_name(image: Image, env: str) -> str:
+def target_name(image: App, env: str) -> str:
     """``<app>`` for an app with one env, ``<app>-<env>`` for each of several."""
     return image.name if len(image.envs) == 1 else f"{image.name}-{env}"
 
@@ -31,7 +31,7 @@ def app_repository(image: Image, env: str) -> str:
     return check_path(path, image.at("repository"))
 
 
-def _matching(app: Image, made: list[Made], kind: str, version: str, variant: str) -> list[Made]:
+def _matching(app: App, made: list[Made], kind: str, version: str, variant: str) -> list[Made]:
     base_variant = variant or made[0].suite.name
     found = [m for m in made if base_variant in (m.suite.name, variant_suffix(m.suite.number))]
     if kind == "toolchain":
@@ -48,7 +48,7 @@ def _matching(app: Image, made: list[Made], kind: str, version: str, variant: st
     return found
 
 
-def _local(app: Image, defs: Definitions, by_image: dict[str, list[Made]], kind: str, name: str) -> Made:
+def _local(app: App, defs: Definitions, by_image: dict[str, list[Made]], kind: str, name: str) -> Made:
     candidates = [i.name for i in defs.images if i.kind == kind]
     name = name or (candidates[0] if len(candidates) == 1 else "")
     if name not in candidates:
@@ -62,7 +62,7 @@ def _local(app: Image, defs: Definitions, by_image: dict[str, list[Made]], kind:
     return max(found, key=lambda m: (m.version.key if m.version else (0,), m.target.name))
 
 
-def base_context(app: Image, defs: Definitions, by_image: dict[str, list[Made]],
+def base_context(app: App, defs: Definitions, by_image: dict[str, list[Made]],
                  kind: str) -> tuple[Context, Made | None]:
     """What the app's ``FROM ${TOOLCHAIN_IMAGE}`` (or RUNTIME_IMAGE) resolves to, and the base
     target when it is built in the same run."""
@@ -75,7 +75,7 @@ def base_context(app: Image, defs: Definitions, by_image: dict[str, list[Made]],
     return Context(made.ref, made.target.name, why), made
 
 
-def _check(app: Image, toolchain: Made | None, runtime: Made | None) -> None:
+def _check(app: App, toolchain: Made | None, runtime: Made | None) -> None:
     if not 4 <= app.short_length <= 40:
         raise BakegenError("short_length must be between 4 and 40", app.at("short_length"))
     if app.cgo and runtime is not None and runtime.static:
@@ -92,7 +92,7 @@ def _check(app: Image, toolchain: Made | None, runtime: Made | None) -> None:
                                "app's platforms to be a subset of its bases'", app.at("platforms"))
 
 
-def _check_cgo(app: Image, toolchain: Made | None, runtime: Made | None) -> None:
+def _check_cgo(app: App, toolchain: Made | None, runtime: Made | None) -> None:
     """A cgo binary is linked on the build machine with the target's C cross compiler, against
     the toolchain suite's C library, which the runtime must have too (same suite or newer)."""
     for p in app.platforms:
@@ -106,7 +106,7 @@ def _check_cgo(app: Image, toolchain: Made | None, runtime: Made | None) -> None
                            "(toolchain_variant, runtime_variant)", app.at("cgo"))
 
 
-def _config(app: Image, env: str) -> str:
+def _config(app: App, env: str) -> str:
     if not app.config:
         return ""
     path = app.config.replace("{env}", env)
@@ -117,7 +117,7 @@ def _config(app: Image, env: str) -> str:
     return path
 
 
-def app_targets(app: Image, defs: Definitions, by_image: dict[str, list[Made]]) -> list[Target]:
+def app_targets(app: App, defs: Definitions, by_image: dict[str, list[Made]]) -> list[Target]:
     toolchain, tmade = base_context(app, defs, by_image, "toolchain")
     runtime, rmade = base_context(app, defs, by_image, "runtime")
     _check(app, tmade, rmade)

@@ -7,8 +7,8 @@ import re
 from dataclasses import dataclass
 
 from .errors import BakegenError, did_you_mean
-from .model import Definitions, Image, Ref, Tag, Target, Value
-from .platforms import ARCHES, BUILD_MACHINES, Suite, cgo_platforms, suite
+from .model import Definitions, Image, Ref, Runtime, Target, Toolchain, Value
+from .platforms import ARCHES, BUILD_MACHINES, Suite, cgo_platforms, go_archive, protoc_archive, suite
 from .tags import check_path, check_tag, runtime_tag, variant_suffix
 from .targets import describe, mirror, new_target, set_args, set_cache
 from .versions import ALIAS_KINDS, GoVersion, version_tags
@@ -29,11 +29,10 @@ class Made:
     @property
     def ref(self) -> Ref:
         """The reference an app's FROM names it by: its first (most specific) tag."""
-        first = self.target.tags[0]
-        return Ref(f"{first.path}:{first.tag}", registry=True)
+        return self.target.tags[0]._replace(why="")
 
 
-def variants(image: Image) -> list[Suite]:
+def variants(image: Toolchain | Runtime) -> list[Suite]:
     if not image.variants:
         raise BakegenError(f'image "{image.name}": variants must not be empty', image.at("variants"))
     out = []
@@ -52,13 +51,13 @@ def variants(image: Image) -> list[Suite]:
     return out
 
 
-def _base_image(image: Image, s: Suite) -> Value:
+def _base_image(image: Toolchain | Runtime, s: Suite) -> Value:
     return Value(image.base_image.replace("{suite}", s.name),
                  f"base_image with suite {s.name} ({image.at('base_image')})")
 
 
 # ---------------------------------------------------------------- toolchain
-def _versions(image: Image, defs: Definitions) -> list[GoVersion]:
+def _versions(image: Toolchain, defs: Definitions) -> list[GoVersion]:
     where = image.at("versions")
     if not image.versions:
         raise BakegenError(f'image "{image.name}": versions must not be empty', where)
@@ -74,7 +73,7 @@ def _versions(image: Image, defs: Definitions) -> list[GoVersion]:
     return sorted(versions, key=lambda v: v.key)
 
 
-def _check_toolchain(image: Image) -> None:
+def _check_toolchain(image: Toolchain) -> None:
     bad = [a for a in image.aliases if a not in ALIAS_KINDS]
     if bad:
         raise BakegenError(f'alias "{bad[0]}" must be one of {", ".join(ALIAS_KINDS)}'
@@ -85,35 +84,29 @@ def _check_toolchain(image: Image) -> None:
                                image.at("tools"))
 
 
-def go_files(image: Image, defs: Definitions, v: GoVersion) -> str:
+def go_files(image: Toolchain, defs: Definitions, v: GoVersion) -> str:
     """``PLATFORM=FILE@SHA256 ...``: the verified Go release file of every target platform, and of
     the usual build machines (their Go cross-compiles the tools)."""
     table = defs.checksums_go.get(v.go, {})
-    pairs: dict[str, str] = {}
     for p in image.platforms:
-        arch = ARCHES[p]
-        if arch.go_file not in table:
-            what = ("source tarball (no binary release for this platform)" if arch.go_file == "src"
-                    else f"{arch.go_file} tarball")
+        file = ARCHES[p].go_file
+        if file not in table:
+            what = "source tarball (no binary release for this platform)" if file == "src" else f"{file} tarball"
             raise BakegenError(f"Go {v.go}: no known sha256 for the {what} (platform {p}); run `bakegen lock`, "
-                               f'or add it to go_checksums as {{ "{v.go}" = {{ "{arch.go_file}" = "<sha256>" }} }}',
+                               f'or add it to go_checksums as {{ "{v.go}" = {{ "{file}" = "<sha256>" }} }}',
                                image.at("versions"))
-        pairs[p] = f"{arch.go_archive(v.go)}@{table[arch.go_file]}"
-    for p in BUILD_MACHINES:
-        if p not in pairs and ARCHES[p].go_file in table:
-            pairs[p] = f"{ARCHES[p].go_archive(v.go)}@{table[ARCHES[p].go_file]}"
-    return " ".join(f"{p}={pairs[p]}" for p in sorted(pairs))
+    platforms = {*image.platforms, *(p for p in BUILD_MACHINES if ARCHES[p].go_file in table)}
+    return " ".join(f"{p}={go_archive(v.go, ARCHES[p].go_file)}@{table[ARCHES[p].go_file]}" for p in sorted(platforms))
 
 
-def protoc_files(image: Image, defs: Definitions) -> str:
+def protoc_files(image: Toolchain, defs: Definitions) -> str:
     if not image.protoc_version:
         return ""
     table = defs.checksums_protoc.get(image.protoc_version, {})
     pairs = {}
     for p in image.platforms:
         arch = ARCHES[p]
-        archive = arch.protoc_archive(image.protoc_version)
-        if archive is None or arch.protoc_file is None:
+        if arch.protoc_file is None:
             raise BakegenError(f"protoc publishes no release for platform {p}; remove the platform or "
                                'set protoc_version = ""', image.at("platforms"))
         if arch.protoc_file not in table:
@@ -121,11 +114,11 @@ def protoc_files(image: Image, defs: Definitions) -> str:
                                f"run `bakegen lock`, or add it to protoc_checksums as "
                                f'{{ "{image.protoc_version}" = {{ "{arch.protoc_file}" = "<sha256>" }} }}',
                                image.at("protoc_version"))
-        pairs[p] = f"{archive}@{table[arch.protoc_file]}"
+        pairs[p] = f"{protoc_archive(image.protoc_version, arch.protoc_file)}@{table[arch.protoc_file]}"
     return " ".join(f"{p}={pairs[p]}" for p in sorted(pairs))
 
 
-def _toolchain_args(image: Image, defs: Definitions, v: GoVersion, s: Suite) -> dict[str, Value]:
+def _toolchain_args(image: Toolchain, defs: Definitions, v: GoVersion, s: Suite) -> dict[str, Value]:
     at = image.at
     values = {
         "BASE_IMAGE": _base_image(image, s),
@@ -149,7 +142,7 @@ def _toolchain_args(image: Image, defs: Definitions, v: GoVersion, s: Suite) -> 
     return values
 
 
-def toolchain_targets(image: Image, defs: Definitions) -> list[Made]:
+def toolchain_targets(image: Toolchain, defs: Definitions) -> list[Made]:
     _check_toolchain(image)
     versions = _versions(image, defs)
     suites = variants(image)
@@ -162,7 +155,7 @@ def toolchain_targets(image: Image, defs: Definitions) -> list[Made]:
         for s, suffix in zip(suites, suffixes, strict=True):
             name = image.name if single else f"{image.name}-{v.tag.replace('.', '_')}-{suffix}"
             t = new_target(image, defs, name, describe(image, version=v.go, variant=suffix), v.go)
-            t.tags = [Tag(image.repository, check_tag(a.tag, image.at("versions")), f"{a.rule} ({rule_at})")
+            t.tags = [Ref(image.repository, check_tag(a.tag, image.at("versions")), why=f"{a.rule} ({rule_at})")
                       for a in tags[(v, suffix)]]
             set_args(image, t, _toolchain_args(image, defs, v, s))
             set_cache(image, t, image.repository, "" if single else f"{v.tag}-{suffix}")
@@ -171,7 +164,7 @@ def toolchain_targets(image: Image, defs: Definitions) -> list[Made]:
 
 
 # ---------------------------------------------------------------- runtime
-def runtime_targets(image: Image, defs: Definitions) -> list[Made]:
+def runtime_targets(image: Runtime, defs: Definitions) -> list[Made]:
     made = []
     suites = variants(image)
     for s in suites:
@@ -181,7 +174,7 @@ def runtime_targets(image: Image, defs: Definitions) -> list[Made]:
         t = new_target(image, defs, name, describe(image, variant=suffix), tag)
         why = f"variant {s.name} ({image.at('variants')})" + (
             f" with tag_prefix {image.tag_prefix!r}" if image.tag_prefix else "")
-        t.tags = [Tag(image.repository, tag, why)]
+        t.tags = [Ref(image.repository, tag, why=why)]
         set_args(image, t, {"BASE_IMAGE": _base_image(image, s), "DEBIAN_MIRROR": mirror(defs)})
         set_cache(image, t, image.repository, tag)
         made.append(Made(t, None, s, image.static))
@@ -190,4 +183,7 @@ def runtime_targets(image: Image, defs: Definitions) -> list[Made]:
 
 def base_targets(image: Image, defs: Definitions) -> list[Made]:
     check_path(image.repository, image.at("repository"))
-    return toolchain_targets(image, defs) if image.kind == "toolchain" else runtime_targets(image, defs)
+    if isinstance(image, Toolchain):
+        return toolchain_targets(image, defs)
+    assert isinstance(image, Runtime)
+    return runtime_targets(image, defs)

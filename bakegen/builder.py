@@ -2,14 +2,12 @@
 
 BuildKit does the scheduling: a builder whose nodes declare their platforms gets, for each target,
 each platform built on the node that declared it, so no platform is emulated. bakegen only writes
-the command lines (pure) and, unless asked for a dry run, runs them.
+the command lines (pure); ``buildx`` runs them.
 """
 
 from __future__ import annotations
 
 import re
-import shlex
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from .errors import BakegenError
@@ -67,18 +65,3 @@ def commands(name: str, nodes: list[Node], driver: str = "docker-container",
         out.append(cmd)
     out.append(["docker", "buildx", "inspect", "--bootstrap", name])
     return out
-
-
-def run(cmds: list[list[str]], dry_run: bool, echo: Callable[[str], object]) -> None:
-    import subprocess
-
-    for cmd in cmds:
-        echo(shlex.join(cmd))
-        if dry_run:
-            continue
-        try:
-            proc = subprocess.run(cmd, check=False)
-        except FileNotFoundError:
-            raise BakegenError("docker is not installed; use --dry-run to print the commands") from None
-        if proc.returncode != 0:
-            raise BakegenError(f"command failed with exit code {proc.returncode}: {shlex.join(cmd)}")

@@ -1,6 +1,6 @@
-"""The checksum tables plan reads: one table per tool (``offline_tables``) merged from the
+"""The checksum tables plan reads: one table per tool (``loader.offline_tables``) merged from the
 checksums bakegen ships (``bakegen/data``), the lock file ``bakegen lock`` wrote
-(``bake/bakegen-lock.json``) and the ``go_checksums``/``protoc_checksums`` of the definitions.
+(``bake/bakegen-lock.json``) and the ``go_checksums``/``protoc_checksums`` of the definitions. Pure.
 A file never has two values: a second, different value is an error naming both, never a silent
 replacement. Version keys are accepted in every spelling bakegen accepts elsewhere.
 """
@@ -9,16 +9,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from .errors import BakegenError
-from .model import Image
-from .output import read_existing
 from .platforms import go_archive, protoc_archive
-from .resources import data_json
 from .versions import GoVersion
 
 LOCK_FILE = "bakegen-lock.json"
@@ -111,12 +107,6 @@ def definition_checksums(image: str, go: Entries, go_where: str | None,
                       where=protoc_where)]
 
 
-def shipped() -> list[Checksums]:
-    """The published checksums bakegen ships."""
-    return [Checksums("bakegen/data/go-sha256.json", go=data_json("go-sha256.json")["versions"]),
-            Checksums("bakegen/data/protoc-sha256.json", protoc=data_json("protoc-sha256.json")["versions"])]
-
-
 def merge(sources: Iterable[Checksums]) -> tuple[Table, Table]:
     """One Go and one protoc table from all ``sources``; two values for one file is an error."""
     go: Table = {}
@@ -146,10 +136,8 @@ def _merge_into(table: Table, origin: dict[tuple[str, str], Checksums], src: Che
 
 
 # ---------------------------------------------------------------- the lock file
-def read_lock(path: Path, shown: str | None = None) -> Checksums:
-    """The lock file's checksums; none when there is no lock file."""
-    shown = shown or str(path)
-    text = read_existing(path)
+def parse_lock(text: str | None, shown: str) -> Checksums:
+    """The checksums of a lock file's text (``loader.read_lock`` reads it); none without one."""
     if text is None:
         return Checksums(shown, where=shown)
     try:
@@ -168,24 +156,3 @@ def render_lock(go: Table, protoc: Table) -> str:
     """The lock file's text: JSON, sorted keys, 2-space indent, one trailing newline."""
     data = {"comment": LOCK_COMMENT, "format": LOCK_FORMAT, "go": go, "protoc": protoc}
     return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-
-
-def offline_tables(folder: Path, definitions: Sequence[Checksums] = (),
-                   shown: str | None = None) -> tuple[Table, Table]:
-    """What every run knows without the network: shipped data, ``<folder>/bakegen-lock.json`` and
-    the definitions' checksums, merged (``shown``: the folder as messages name it)."""
-    lock_file = read_lock(folder / LOCK_FILE, f"{shown}/{LOCK_FILE}" if shown else None)
-    return merge([*shipped(), lock_file, *definitions])
-
-
-
-
-def images_checksums(images: Sequence[Image]) -> list[Checksums]:
-    """The checksums every image definition adds (``definition_checksums`` of each)."""
-    return [c for i in images for c in definition_checksums(
-        i.name, i.go_checksums, i.at("go_checksums"), i.protoc_checksums, i.at("protoc_checksums"))]
-
-
-def checksum_tables(images: Sequence[Image], folder: Path, shown: str) -> tuple[Table, Table]:
-    """The tables plan reads for a definitions folder (shown as ``shown``)."""
-    return offline_tables(folder, images_checksums(images), shown)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .errors import BakegenError
 from .model import GitMeta, GitState, Stamp
-from .tags import is_semver_tag
+from .tags import release_version
 
 # Detached HEAD (every CI checkout): the first of these that is set and non-empty names the branch.
 CI_BRANCH_VARIABLES = (
@@ -77,13 +77,9 @@ def _is_dirty(repo: Path, paths: Sequence[str] = ()) -> bool:
 
 
 def _release_tag(repo: Path, commit: str) -> str | None:
-    names = _git(repo, "tag", "--points-at", commit).stdout.split()
-    semver_tags = [t for t in names if is_semver_tag(t)]
-    if not semver_tags:
-        return None
-    import semver
-
-    return max(semver_tags, key=lambda name: semver.Version.parse(name.removeprefix("v")))
+    versions = {name: v for name in _git(repo, "tag", "--points-at", commit).stdout.split()
+                if (v := release_version(name)) is not None}
+    return max(versions, key=versions.__getitem__) if versions else None
 
 
 def _branch(repo: Path | None, env: Mapping[str, str]) -> tuple[str, str]:

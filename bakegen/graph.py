@@ -20,7 +20,7 @@ def _edges(bake: BakeFile, registry: str) -> list[tuple[str, str, str]]:
 
 
 def _first_tag(t: Target, registry: str) -> str:
-    return t.tags[0].ref(registry) if t.tags else "(tags from bakegen meta)"
+    return t.tags[0].resolve(registry) if t.tags else "(tags from bakegen meta)"
 
 
 def _id(name: str, prefix: str) -> str:

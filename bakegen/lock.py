@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .checksums import SHA256, Checksums, Table, merge, protoc_key, read_lock, render_lock, shipped
+from .checksums import SHA256, Checksums, Table, merge, protoc_key, render_lock
 from .errors import BakegenError
-from .output import read_existing, write_atomic
+from .loader import read_lock, read_text, shipped_checksums
+from .output import write_atomic
 from .platforms import ARCHES, BUILD_MACHINES, canonical_platform, go_archive, protoc_archive
 from .versions import GoVersion, known_versions
 
@@ -257,7 +258,7 @@ def lock(path: Path, uses: Sequence[ToolchainUse], definitions: Sequence[Checksu
     old = read_lock(path, shown)
     if releases is None:
         releases = fetch_go_releases(go_url, timeout=timeout, progress=progress)
-    sources = [*shipped(), old, *definitions, releases.checksums()]
+    sources = [*shipped_checksums(), old, *definitions, releases.checksums()]
     go_known, protoc_known = merge(sources)
     go = _pick(go_needs(uses, go_known), go_known, go_archive,
                f"neither {releases.origin} nor the definitions' go_checksums list it")
@@ -265,7 +266,7 @@ def lock(path: Path, uses: Sequence[ToolchainUse], definitions: Sequence[Checksu
     _, protoc_known = merge([*sources, *_hash_protoc(wanted, protoc_known, timeout, progress)])
     protoc = _pick({v: files for v, (_, files) in wanted.items()}, protoc_known, protoc_archive, "")
     text = render_lock(go, protoc)
-    written = read_existing(path) != text
+    written = read_text(path, shown) != text
     if written:
         write_atomic(path, text)
     before, after = _files(old.go, old.protoc), _files(go, protoc)

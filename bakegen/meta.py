@@ -10,7 +10,7 @@ the clock, so an unchanged app is not rebuilt.
 from __future__ import annotations
 
 from .apps import app_repository
-from .model import BakeFile, Definitions, GitMeta, Stamp, Tag, Target, Value
+from .model import App, BakeFile, Definitions, GitMeta, Ref, Stamp, Target, Value
 from .plan import check_unique
 from .tags import app_tags, app_version, check_tag
 from .targets import OCI
@@ -25,12 +25,13 @@ def _labels(stamp: Stamp, origin: str) -> dict[str, Value]:
 
 def _app(t: Target, mt: Target, defs: Definitions, git: GitMeta) -> None:
     image = defs.image(t.image)
+    assert isinstance(image, App)
     s = git.state
     origin = (f"; branch from {git.sources['branch']}, commit from {git.sources['commit']}, "
               f"time from {git.sources['time']}")
     aliases = app_tags(s, image.short_length, t.env, image.latest_envs, image.latest_branches)
     path = app_repository(image, t.env)
-    mt.tags = [Tag(path, check_tag(a.tag, "git"), a.rule + origin) for a in aliases]
+    mt.tags = [Ref(path, check_tag(a.tag, "git"), why=a.rule + origin) for a in aliases]
     version = app_version(s, image.short_length)
     mt.labels[OCI + "version"] = Value(version, "the release tag at the commit, else branch and commit")
     values = {
@@ -49,14 +50,13 @@ def plan_meta(defs: Definitions, bake: BakeFile, git: GitMeta, stamps: dict[str,
     for t in bake.targets:
         stamp = git.stamp if t.kind == "app" else stamps.get(t.image, git.stamp)
         origin = "the build's commit" if t.kind == "app" else f"the last change to {defs.image(t.image).folder}"
-        mt = Target(name=t.name, image=t.image, kind=t.kind, description="", context="", dockerfile="",
-                    platforms=[], env=t.env, labels=_labels(stamp, origin))
+        mt = Target(name=t.name, image=t.image, kind=t.kind, env=t.env, labels=_labels(stamp, origin))
         mt.args["SOURCE_DATE_EPOCH"] = Value(str(stamp.epoch), f"{origin}: time from {stamp.source}")
         if t.kind == "app":
             _app(t, mt, defs, git)
         mt.labels = dict(sorted(mt.labels.items()))
         mt.args = dict(sorted(mt.args.items()))
         targets.append(mt)
-    check_unique((t.name, f"{tag.path}:{tag.tag}") for t in [*bake.targets, *targets] for tag in t.tags)
+    check_unique((t.name, tag.name) for t in [*bake.targets, *targets] for tag in t.tags)
     return BakeFile([], {}, targets, [])
 

@@ -1,27 +1,19 @@
-"""The data bakegen works on, from validated definitions to the targets it renders. No I/O."""
+"""The data bakegen works on, from validated definitions to the targets it renders. No I/O, and
+no defaults: every value a definition may leave out is given by ``schema``."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import ClassVar, Literal, NamedTuple
 
 Kind = Literal["toolchain", "runtime", "app"]
 ChecksumTable = dict[str, dict[str, str]]  # version -> {file key -> sha256}
+Pairs = tuple[tuple[str, str], ...]
 
 
-class Where(NamedTuple):
-    """A place in a definition file, for error messages and ``bakegen explain``."""
-
-    file: str
-    line: int
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}"
-
-
-@dataclass(eq=False, repr=False)
+@dataclass(frozen=True, kw_only=True)
 class Project:
     """Settings for every image (``bake/bakegen.hcl``)."""
 
@@ -30,23 +22,22 @@ class Project:
     source: str
     platforms: tuple[str, ...]
     network: str
-    extra_hosts: tuple[tuple[str, str], ...]
+    extra_hosts: Pairs
     debian_mirror: str
     registry_cache: bool
-    file: str = "bake/bakegen.hcl"  # as shown in messages
-    where: dict[str, Where] = field(default_factory=dict, compare=False, hash=False)
+    file: str  # as shown in messages
+    where: dict[str, str] = field(compare=False)
 
     def at(self, key: str) -> str:
-        w = self.where.get(key)
-        return str(w) if w else self.file
+        return self.where.get(key, self.file)
 
 
-@dataclass(eq=False, repr=False)
+@dataclass(frozen=True, kw_only=True)
 class Image:
-    """One ``image "NAME" { ... }`` block, validated. Which fields matter depends on ``kind``."""
+    """What every ``image "NAME" { ... }`` block says; each kind adds its own keys below."""
 
+    kind: ClassVar[Kind]
     name: str
-    kind: Kind
     folder: str  # the definition's folder, as the bake file names it ("bake/golang-tools")
     repository: str
     description: str
@@ -58,55 +49,68 @@ class Image:
     pull: bool
     provenance: bool
     network: str
-    extra_hosts: tuple[tuple[str, str], ...]
+    extra_hosts: Pairs
     registry_cache: bool
-    folders: tuple[tuple[str, str], ...] = ()  # named build contexts: (name, folder as bake names it)
-    # toolchain and runtime
-    variants: tuple[str, ...] = ()
-    base_image: str = "debian:{suite}-slim"
-    tag_prefix: str = ""
-    static: bool = False  # runtime: no C library, so it cannot run a cgo binary
-    # toolchain
-    versions: tuple[str, ...] = ()
-    aliases: tuple[str, ...] = ()
-    go_download_url: str = ""
-    goproxy: str = ""
-    gosumdb: str = ""
-    protoc_version: str = ""
-    protoc_download_url: str = ""
-    tools: tuple[str, ...] = ()
-    go_checksums: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
-    protoc_checksums: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
-    # app
-    envs: tuple[str, ...] = ()
-    toolchain: str = ""  # an image defined beside it, or a published reference
-    toolchain_version: str = ""
-    toolchain_variant: str = ""
-    runtime: str = ""
-    runtime_variant: str = ""
-    cgo: bool = False
-    config: str = ""  # the config file for an env, relative to the context: "etc/app_{env}.yaml"
-    latest_envs: tuple[str, ...] = ()
-    latest_branches: tuple[str, ...] = ()
-    short_length: int = 7
-    main_package: str = "."
-    context_files: frozenset[str] = frozenset()  # config files found in the context ("etc/app_dev.yaml")
-    context_present: bool = False  # the context folder exists where bakegen runs
-    where: dict[str, Where | str] = field(default_factory=dict, compare=False, hash=False)
+    folders: Pairs  # named build contexts: (name, folder as bake names it)
+    where: dict[str, str] = field(compare=False)  # key -> "file:line" where it was set
 
     def at(self, key: str) -> str:
-        """Where ``key`` was set, or the block itself, or the folder: for messages."""
-        w = self.where.get(key) or self.where.get("image")
-        return str(w) if w else self.folder
+        """Where ``key`` was set, or the block itself: for messages."""
+        return self.where.get(key) or self.where["image"]
 
 
-@dataclass(eq=False, repr=False)
+@dataclass(frozen=True, kw_only=True)
+class Toolchain(Image):
+    kind: ClassVar[Kind] = "toolchain"
+    versions: tuple[str, ...]
+    variants: tuple[str, ...]
+    aliases: tuple[str, ...]
+    base_image: str
+    go_download_url: str
+    goproxy: str
+    gosumdb: str
+    protoc_version: str
+    protoc_download_url: str
+    tools: tuple[str, ...]
+    go_checksums: tuple[tuple[str, Pairs], ...]
+    protoc_checksums: tuple[tuple[str, Pairs], ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Runtime(Image):
+    kind: ClassVar[Kind] = "runtime"
+    variants: tuple[str, ...]
+    base_image: str
+    tag_prefix: str
+    static: bool  # no C library, so it cannot run a cgo binary
+
+
+@dataclass(frozen=True, kw_only=True)
+class App(Image):
+    kind: ClassVar[Kind] = "app"
+    envs: tuple[str, ...]
+    toolchain: str  # an image defined beside it, or a published reference
+    toolchain_version: str
+    toolchain_variant: str
+    runtime: str
+    runtime_variant: str
+    cgo: bool
+    config: str  # the config file for an env, relative to the context: "etc/app_{env}.yaml"
+    latest_envs: tuple[str, ...]
+    latest_branches: tuple[str, ...]
+    short_length: int
+    main_package: str
+    context_files: frozenset[str]  # config files found in the context ("etc/app_dev.yaml")
+    context_present: bool  # the context folder exists where bakegen runs
+
+
+@dataclass(frozen=True, kw_only=True)
 class Definitions:
     project: Project
     images: tuple[Image, ...]
-    checksums_go: ChecksumTable = field(compare=False, hash=False, default_factory=dict)
-    checksums_protoc: ChecksumTable = field(compare=False, hash=False, default_factory=dict)
-    folder: str = "bake"  # as the bake file names it
+    checksums_go: ChecksumTable = field(compare=False)
+    checksums_protoc: ChecksumTable = field(compare=False)
+    folder: str  # as the bake file names it ("bake")
 
     def image(self, name: str) -> Image:
         return next(i for i in self.images if i.name == name)
@@ -119,36 +123,36 @@ class Value(NamedTuple):
     why: str
 
 
-class Tag(NamedTuple):
-    """``${REGISTRY}/<path>:<tag>``: the registry stays a bake variable in the committed file."""
+class Ref(NamedTuple):
+    """An image reference: ``path:tag`` (or ``path@digest``) below the bake variable ``${REGISTRY}``
+    when ``registry`` is true, else a whole published reference in ``path``; ``why`` says where it
+    came from (``bakegen explain``)."""
 
     path: str
-    tag: str
-    why: str
+    tag: str = ""
+    digest: str = ""
+    registry: bool = True
+    why: str = ""
 
-    def ref(self, registry: str) -> str:
-        return f"{registry}/{self.path}:{self.tag}"
-
-
-class Ref(NamedTuple):
-    """An image reference in the bake file: ``${REGISTRY}/path:tag`` (``registry=True``) or a
-    literal reference (a published base named in full, digest allowed)."""
-
-    text: str  # the reference after the registry ("common/tools/golang:1.24"), or all of it
-    registry: bool
+    @property
+    def name(self) -> str:
+        """The reference after the registry: ``common/tools/golang:1.24``."""
+        name = f"{self.path}:{self.tag}" if self.tag else self.path
+        return f"{name}@{self.digest}" if self.digest else name
 
     def resolve(self, registry: str) -> str:
-        return f"{registry}/{self.text}" if self.registry else self.text
+        return f"{registry}/{self.name}" if self.registry else self.name
 
 
 class Context(NamedTuple):
-    """A named build context: the FROM name (an image reference) and what satisfies it: the
-    result of another target of the same run, or the published image itself."""
+    """A named build context: the name a Dockerfile uses (an image reference, or a word for a
+    folder) and what satisfies it: the result of another target of the same run (``target``),
+    a folder (``path``), or else the published image itself."""
 
     name: Ref
-    target: str | None  # "golang-tools": target:golang-tools; None: docker-image://<name>
+    target: str | None
     why: str
-    path: str | None = None  # a folder instead (relative to where bake runs)
+    path: str | None = None
 
 
 @dataclass(eq=False, repr=False)
@@ -156,12 +160,12 @@ class Target:
     name: str
     image: str
     kind: Kind
-    description: str
-    context: str
-    dockerfile: str
-    platforms: list[str]
+    description: str = ""
+    context: str = ""
+    dockerfile: str = ""
+    platforms: list[str] = field(default_factory=list)
     env: str = ""  # apps: the environment this target builds
-    tags: list[Tag] = field(default_factory=list)
+    tags: list[Ref] = field(default_factory=list)
     args: dict[str, Value] = field(default_factory=dict)
     refs: dict[str, Ref] = field(default_factory=dict)  # args holding an image reference
     labels: dict[str, Value] = field(default_factory=dict)
@@ -170,7 +174,7 @@ class Target:
     provenance: bool = True
     network: str = ""
     extra_hosts: dict[str, str] = field(default_factory=dict)
-    cache: Tag | None = None  # the registry cache ref: cache-from it, cache-to it with mode=max
+    cache: Ref | None = None  # the registry cache ref: cache-from it, cache-to it with mode=max
 
 
 class Variable(NamedTuple):

@@ -60,26 +60,3 @@ def write_new_files(files: dict[Path, str]) -> None:
 def make_private_folder(folder: Path) -> None:
     """Create ``folder`` (and its parents) readable and writable by this user only."""
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-
-
-def read_existing(path: Path) -> str | None:
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
-    except (OSError, UnicodeDecodeError) as e:
-        raise BakegenError(f"cannot read {path}: {e}") from None
-
-
-def check(path: Path, expected: str) -> str | None:
-    """None when ``path`` holds exactly ``expected``; else a unified diff from the file to it."""
-    actual = read_existing(path)
-    if actual == expected:
-        return None
-    import difflib
-
-    diff = difflib.unified_diff(
-        (actual or "").splitlines(keepends=True), expected.splitlines(keepends=True),
-        fromfile=f"{path} (committed)" if actual is not None else f"{path} (missing)", tofile=f"{path} (bakegen)",
-    )
-    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in diff)

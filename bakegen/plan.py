@@ -17,9 +17,9 @@ from typing import Any
 from .apps import app_repository, app_targets
 from .bases import Made, base_targets
 from .errors import BakegenError
-from .model import BakeFile, Definitions, Target, Variable
+from .model import App, BakeFile, Definitions, Target, Toolchain, Variable
 from .platforms import suite
-from .tags import REGISTRY_PATTERN, check_registry, variant_suffix
+from .tags import REGISTRY_PATTERN, variant_suffix
 from .versions import GoVersion
 
 RESERVED = ("apps", "base", "default")  # groups bakegen always writes
@@ -45,16 +45,17 @@ class Overrides:
 
 
 def apply_overrides(defs: Definitions, ov: Overrides) -> Definitions:
-    """The definitions with the command line's values in place; a bad value names its option."""
+    """The definitions with the command line's values in place (each checked where it is read);
+    a bad value names its option."""
     project = defs.project
     if ov.registry is not None:
-        project = dataclasses.replace(project, registry=check_registry(ov.registry.value, ov.registry.source))
+        project = dataclasses.replace(project, registry=ov.registry.value)
     if ov.registry_cache is not None:
         project = dataclasses.replace(project, registry_cache=ov.registry_cache)
     images = []
     for image in defs.images:
         changes: dict[str, Any] = {}
-        if ov.go_version is not None and image.kind == "toolchain":
+        if ov.go_version is not None and isinstance(image, Toolchain):
             _check_go_version(ov.go_version, defs)
             changes["versions"] = (ov.go_version.value,)
             changes["where"] = {**image.where, "versions": ov.go_version.source}
@@ -110,7 +111,7 @@ def check_unique(pushed: Iterable[tuple[str, str]]) -> None:
 def check_references(targets: list[Target], defs: Definitions) -> None:
     """No two targets may push the same committed tag, or share an app repository (every per-build
     tag of one repository would collide)."""
-    check_unique([(t.name, f"{tag.path}:{tag.tag}") for t in targets for tag in t.tags]
+    check_unique([(t.name, tag.name) for t in targets for tag in t.tags]
                  + [(t.name, app_repository(defs.image(t.image), t.env) + ":<per-build tags>")
                     for t in targets if t.kind == "app"])
 
@@ -136,25 +137,17 @@ def registry_variable(default: str) -> Variable:
 def plan(defs: Definitions, today: dt.date, ov: Overrides | None = None) -> BakeFile:
     """The committed bake file. ``today`` only decides the end-of-life warnings."""
     ov = ov or Overrides()
-    check_registry(defs.project.registry, defs.project.at("registry"))
-    by_image: dict[str, list[Made]] = {}
-    for image in defs.images:
-        if image.kind != "app":
-            by_image[image.name] = base_targets(image, defs)
+    by_image = {i.name: base_targets(i, defs) for i in defs.images if not isinstance(i, App)}
     made = [m for ms in by_image.values() for m in ms]
-    targets = [m.target for m in made]
-    for image in defs.images:
-        if image.kind == "app":
-            targets.extend(app_targets(image, defs, by_image))
+    apps = [i for i in defs.images if isinstance(i, App)]
+    targets = [m.target for m in made] + [t for app in apps for t in app_targets(app, defs, by_image)]
     check_references(targets, defs)
     targets = sorted(_select(targets, ov), key=lambda t: t.name)
     groups: dict[str, list[str]] = {}
+    several = {name for name, ms in by_image.items() if len(ms) > 1} | {a.name for a in apps if len(a.envs) > 1}
     for t in targets:
-        image = defs.image(t.image)
-        several = len(by_image[t.image]) > 1 if t.kind != "app" else len(image.envs) > 1
-        if several:
+        if t.image in several:
             groups.setdefault(t.image, []).append(t.name)
-    for t in targets:
         if t.kind == "app":
             groups.setdefault(f"apps-{t.env}", []).append(t.name)
     _check_names(targets, groups)

@@ -25,17 +25,10 @@ class Arch:
     protoc_file: str | None
     gnu_triplet: str | None = None
 
-    def go_archive(self, version: str) -> str:
-        """The Go release file for this platform: ``go1.24.2.linux-amd64.tar.gz``, or the source
-        release where Go publishes no binary (``go1.24.2.src.tar.gz``)."""
-        return go_archive(version, self.go_file)
-
-    def protoc_archive(self, version: str) -> str | None:
-        return protoc_archive(version, self.protoc_file) if self.protoc_file else None
-
 
 def go_archive(version: str, file: str) -> str:
-    """Go's release file name for a file key (``linux-amd64``, ``src``)."""
+    """Go's release file name for a file key: ``go1.24.2.linux-amd64.tar.gz``, or the source
+    release where Go publishes no binary (``go1.24.2.src.tar.gz``)."""
     return f"go{version}.{file}.tar.gz"
 
 

@@ -1,8 +1,10 @@
-"""Text out: the bake file as HCL (Jinja2 templates) or JSON. Pure: returns strings.
+"""Text out: the bake file as HCL or JSON, both from one target shape. Pure: it is handed the
+Jinja2 environment (``loader.templates``) and returns strings.
 
-Every string that reaches a bake file goes through ``template_escape`` (HCL wraps it in
-``hcl_escape``, JSON in ``json.dumps``); image references keep the registry as the bake variable
-``${REGISTRY}``, the only interpolation bakegen writes.
+``shape`` turns a target into bake's own JSON form (the keys ``docker buildx bake --print`` uses),
+each string already a literal bake template (``template_escape``), image references keeping the
+registry as the bake variable ``${REGISTRY}``, the only interpolation bakegen writes. JSON is that
+shape dumped; HCL is the same shape through ``templates/docker-bake.hcl.j2``, quoted by ``hcl_quote``.
 """
 
 from __future__ import annotations
@@ -10,11 +12,9 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from .model import BakeFile, Context, Ref, Tag, Target, Variable
-from .resources import package_path
+from .model import BakeFile, Context, Ref, Target, Variable
 
 if TYPE_CHECKING:
     import jinja2
@@ -26,6 +26,11 @@ _QUOTED = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 # backslash, quote, control characters (C0, DEL, C1), Unicode line and paragraph separators
 _NEEDS_QUOTING = re.compile(r'[\\"\x00-\x1f\x7f-\x9f\u2028\u2029]')
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Bare, HCL reads these as something else: a value (a null key is an error), or ``{ for`` as the
+# start of a for-expression.
+_KEYWORDS = frozenset({"null", "true", "false", "for", "in", "if"})
+CACHE_FROM = "type=registry,ref="
+CACHE_TO = ",mode=max,ignore-error=true"  # a build without push rights still succeeds
 
 
 def template_escape(text: str) -> str:
@@ -37,57 +42,40 @@ def template_escape(text: str) -> str:
                          unicodedata.normalize("NFC", text))
 
 
-def _quote_one(m: re.Match[str]) -> str:
-    c = m.group(0)
-    return _QUOTED.get(c) or f"\\u{ord(c):04x}"
+def hcl_quote(template: str) -> str:
+    """A bake template (already escaped) as an HCL quoted string: no raw newline or quote that
+    could end the string."""
+    return '"' + _NEEDS_QUOTING.sub(lambda m: _QUOTED.get(m[0]) or f"\\u{ord(m[0]):04x}", template) + '"'
 
 
 def hcl_escape(text: str) -> str:
-    """The inside of an HCL quoted string that Go's HCL parser reads back as exactly ``text``
-    (see ``template_escape``), with no raw newline or quote that could end the string."""
-    return _NEEDS_QUOTING.sub(_quote_one, template_escape(text))
+    """The inside of an HCL quoted string that Go's HCL parser reads back as exactly ``text``."""
+    return hcl_quote(template_escape(text))[1:-1]
 
 
 def hcl_string(text: str) -> str:
-    return f'"{hcl_escape(str(text))}"'
+    return hcl_quote(template_escape(str(text)))
 
 
-# Bare, HCL reads these as something else: a value (a null key is an error), or ``{ for`` as the
-# start of a for-expression.
-_KEYWORDS = frozenset({"null", "true", "false", "for", "in", "if"})
-
-
-def hcl_key(text: str) -> str:
+def hcl_key(template: str) -> str:
     """A map key: bare when it is an identifier that is not an HCL keyword, else a quoted string."""
-    return text if _IDENT.match(text) and text not in _KEYWORDS else hcl_string(text)
-
-
-def _ref_of(item: Tag | Ref) -> Ref:
-    return Ref(f"{item.path}:{item.tag}", registry=True) if isinstance(item, Tag) else item
-
-
-def hcl_ref(item: Tag | Ref, before: str = "", after: str = "") -> str:
-    """``"<before>${REGISTRY}/path:tag<after>"`` (or a published reference as it is)."""
-    ref = _ref_of(item)
-    registry = "${REGISTRY}/" if ref.registry else ""
-    return f'"{hcl_escape(before)}{registry}{hcl_escape(ref.text)}{hcl_escape(after)}"'
+    return template if _IDENT.match(template) and template not in _KEYWORDS else hcl_quote(template)
 
 
 def hcl_list(items: list[str]) -> str:
     return "[" + ", ".join(hcl_string(i) for i in items) + "]"
 
 
-def hcl_context(c: Context) -> str:
+def ref(r: Ref, before: str = "", after: str = "") -> str:
+    """``<before>${REGISTRY}/path:tag<after>`` as a bake template (a published reference as it is)."""
+    return template_escape(before) + ("${REGISTRY}/" if r.registry else "") + template_escape(r.name) + \
+        template_escape(after)
+
+
+def _context(c: Context) -> str:
     if c.path is not None:
-        return hcl_string(c.path)
-    return hcl_string(f"target:{c.target}") if c.target else hcl_ref(c.name, "docker-image://")
-
-
-def hcl_args(t: Target) -> list[tuple[str, str]]:
-    """The target's build args, sorted, each value already quoted (references interpolate)."""
-    values = {k: hcl_string(v.text) for k, v in t.args.items()}
-    values.update({k: hcl_ref(r) for k, r in t.refs.items()})
-    return sorted((hcl_key(k), v) for k, v in values.items())
+        return template_escape(c.path)
+    return template_escape(f"target:{c.target}") if c.target else ref(c.name, "docker-image://")
 
 
 def validation_condition(v: Variable) -> str:
@@ -95,70 +83,29 @@ def validation_condition(v: Variable) -> str:
     return f"can(regex({hcl_string(v.pattern)}, {v.name}))"
 
 
-CACHE_FROM = "type=registry,ref="
-CACHE_TO = ",mode=max,ignore-error=true"  # a build without push rights still succeeds
-
-
-# ---------------------------------------------------------------- templates
-@cache
-def _environment() -> jinja2.Environment:
-    import jinja2
-
-    from .cache import bytecode_cache
-
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(package_path("templates"))),
-        bytecode_cache=bytecode_cache(jinja2.__version__),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True, autoescape=False,
-    )
-    env.filters.update(hcl=hcl_string, hcl_key=hcl_key, hcl_ref=hcl_ref, hcl_list=hcl_list,
-                       hcl_comment=hcl_escape, hcl_context=hcl_context)
-    env.globals.update(hcl_args=hcl_args, validation_condition=validation_condition,
-                       CACHE_FROM=CACHE_FROM, CACHE_TO=CACHE_TO)
-    return env
-
-
-def _render(template: str, **context: Any) -> str:
-    text = _environment().get_template(template).render(**context)
-    return text.rstrip("\n") + "\n"
-
-
-def render_hcl(bake: BakeFile, command: str) -> str:
-    return _render("docker-bake.hcl.j2", bake=bake, command=command, header=HEADER)
-
-
-def render_meta_hcl(meta: BakeFile, command: str) -> str:
-    return _render("meta.hcl.j2", bake=meta, command=command)
-
-
-# ---------------------------------------------------------------- JSON
-def _json_ref(item: Tag | Ref, before: str = "", after: str = "") -> str:
-    ref = _ref_of(item)
-    registry = "${REGISTRY}/" if ref.registry else ""
-    return template_escape(before) + registry + template_escape(ref.text) + template_escape(after)
-
-
-def _json_context(c: Context) -> str:
-    if c.path is not None:
-        return template_escape(c.path)
-    return template_escape(f"target:{c.target}") if c.target else _json_ref(c.name, "docker-image://")
-
-
-def _json_common(t: Target) -> dict[str, Any]:
-    d: dict[str, Any] = {"description": template_escape(t.description), "context": template_escape(t.context),
-                         "dockerfile": template_escape(t.dockerfile)}
-    if t.contexts:
-        d["contexts"] = dict(sorted((_json_ref(c.name), _json_context(c)) for c in t.contexts))
-    d["platforms"] = [template_escape(p) for p in t.platforms]
-    return d
-
-
-def _json_build(t: Target) -> dict[str, Any]:
+# ---------------------------------------------------------------- the one target shape
+def shape(t: Target, *, per_build: bool = False) -> dict[str, Any]:
+    """One target as bake's JSON, in the order the HCL file writes it; ``per_build``: only what
+    ``bakegen meta`` adds (tags, args, labels)."""
     d: dict[str, Any] = {}
+    if not per_build:
+        d.update(description=template_escape(t.description), context=template_escape(t.context),
+                 dockerfile=template_escape(t.dockerfile))
+        if t.contexts:
+            d["contexts"] = dict(sorted((ref(c.name), _context(c)) for c in t.contexts))
+        d["platforms"] = [template_escape(p) for p in t.platforms]
+    if t.tags:
+        d["tags"] = [ref(x) for x in t.tags]
+    args = {k: template_escape(v.text) for k, v in t.args.items()} | {k: ref(r) for k, r in t.refs.items()}
+    if args:
+        d["args"] = dict(sorted(args.items()))
+    if t.labels:
+        d["labels"] = {template_escape(k): template_escape(v.text) for k, v in sorted(t.labels.items())}
+    if per_build:
+        return d
     if t.cache:
-        d["cache-from"] = [_json_ref(t.cache, CACHE_FROM)]
-        d["cache-to"] = [_json_ref(t.cache, CACHE_FROM, CACHE_TO)]
+        d["cache-from"] = [ref(t.cache, CACHE_FROM)]
+        d["cache-to"] = [ref(t.cache, CACHE_FROM, CACHE_TO)]
     if t.network:
         d["network"] = template_escape(t.network)
     if t.extra_hosts:
@@ -170,23 +117,7 @@ def _json_build(t: Target) -> dict[str, Any]:
     return d
 
 
-def target_dict(t: Target, *, per_build: bool = False) -> dict[str, Any]:
-    """One target as bake's JSON (the same keys ``docker buildx bake --print`` uses)."""
-    d = {} if per_build else _json_common(t)
-    if t.tags:
-        d["tags"] = [_json_ref(x) for x in t.tags]
-    args = {k: template_escape(v.text) for k, v in t.args.items()}
-    args.update({k: _json_ref(r) for k, r in t.refs.items()})
-    if args:
-        d["args"] = dict(sorted(args.items()))
-    if t.labels:
-        d["labels"] = {template_escape(k): template_escape(v.text) for k, v in sorted(t.labels.items())}
-    if not per_build:
-        d.update(_json_build(t))
-    return d
-
-
-def _json_variable(v: Variable) -> dict[str, Any]:
+def _variable(v: Variable) -> dict[str, Any]:
     d: dict[str, Any] = {"default": template_escape(v.default), "description": template_escape(v.description)}
     if v.pattern:
         d["validation"] = [{"condition": "${" + validation_condition(v) + "}",
@@ -194,16 +125,57 @@ def _json_variable(v: Variable) -> dict[str, Any]:
     return d
 
 
+def _hcl_value(key: str, value: Any) -> str:
+    """An attribute's value as the HCL file writes it: maps and ``tags`` one entry per line."""
+    if value is True:
+        return "true"
+    if isinstance(value, str):
+        return hcl_quote(value)
+    if isinstance(value, dict):
+        return "{\n" + "".join(f"    {hcl_key(k)} = {hcl_quote(v)}\n" for k, v in value.items()) + "  }"
+    if key == "tags":
+        return "[\n" + "".join(f"    {hcl_quote(v)},\n" for v in value) + "  ]"
+    return "[" + ", ".join(hcl_quote(v) for v in value) + "]"
+
+
+FILTERS = {"hcl": hcl_string, "hcl_comment": hcl_escape, "hcl_list": hcl_list, "hcl_value": _hcl_value}
+
+
+def _render(env: jinja2.Environment, template: str, **context: Any) -> str:
+    text = env.get_template(template).render(**context, shape=shape, validation_condition=validation_condition)
+    return text.rstrip("\n") + "\n"
+
+
+def render_hcl(env: jinja2.Environment, bake: BakeFile, command: str) -> str:
+    return _render(env, "docker-bake.hcl.j2", bake=bake, command=command, header=HEADER)
+
+
+def render_meta_hcl(env: jinja2.Environment, meta: BakeFile, command: str) -> str:
+    return _render(env, "meta.hcl.j2", bake=meta, command=command)
+
+
 def render_json(bake: BakeFile, *, per_build: bool = False) -> str:
     doc: dict[str, Any] = {}
     if bake.variables:
-        doc["variable"] = {v.name: _json_variable(v) for v in bake.variables}
+        doc["variable"] = {v.name: _variable(v) for v in bake.variables}
     if bake.groups:
         doc["group"] = {name: {"targets": names} for name, names in bake.groups.items()}
-    doc["target"] = {t.name: target_dict(t, per_build=per_build) for t in bake.targets}
+    doc["target"] = {t.name: shape(t, per_build=per_build) for t in bake.targets}
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
-def render_template(template: str, **context: Any) -> str:
+def render_template(env: jinja2.Environment, template: str, **context: Any) -> str:
     """Any other template (``init``'s starters), with the same filters."""
-    return _render(template, **context)
+    return _render(env, template, **context)
+
+
+def diff(shown: str, actual: str | None, expected: str) -> str | None:
+    """None when ``actual`` (a file's text; None: missing) is ``expected``; else a unified diff to it."""
+    if actual == expected:
+        return None
+    import difflib
+
+    lines = difflib.unified_diff(
+        (actual or "").splitlines(keepends=True), expected.splitlines(keepends=True),
+        fromfile=f"{shown} (committed)" if actual is not None else f"{shown} (missing)", tofile=f"{shown} (bakegen)")
+    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)

@@ -1,12 +1,24 @@
 """What a definition may say: every key of ``bakegen.hcl`` and of each kind of image, its type
-and its default. Pure; ``definitions`` applies it to what the HCL reader returns."""
+and its default (the one place defaults live), and the one rule for names. Pure; ``loader``
+applies it to what the HCL reader returns."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
+from .errors import BakegenError
+
 Convert = Callable[[Any, str], Any]
+# Image, app and env names: they become target names, repository path parts and tag parts.
+NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
+
+
+def check_name(name: str, what: str, where: str | None) -> str:
+    if not NAME.fullmatch(name):
+        raise BakegenError(f'{what} "{name}" must be lower-case letters, digits, "-" and "_"', where)
+    return name
 
 
 def as_str(v: Any, key: str) -> str:
@@ -111,4 +123,10 @@ KIND_KEYS: dict[str, Keys] = {
     },
 }
 KINDS = tuple(KIND_KEYS)
+
+
+def defaults(kind: str | None = None) -> dict[str, Any]:
+    """The default of every key of ``bakegen.hcl`` (``kind`` None) or of an image of ``kind``."""
+    keys = PROJECT_KEYS if kind is None else {**COMMON_KEYS, **KIND_KEYS[kind]}
+    return {key: default for key, (_, default) in keys.items() if default is not REQUIRED}
 DEFAULT_ENVS = ("dev",)

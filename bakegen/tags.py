@@ -7,10 +7,14 @@ its ``latest`` policy.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from .errors import BakegenError
 from .model import GitState, Ref
 from .versions import Alias
+
+if TYPE_CHECKING:
+    import semver
 
 MAX_TAG = 128
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
@@ -84,8 +88,7 @@ def parse_reference(text: str, where: str) -> Ref:
     if tag:
         check_tag(tag, where)
     if repo.startswith(REGISTRY_FIELD + "/"):
-        check_path(repo[len(REGISTRY_FIELD) + 1:], where)
-        return Ref(text[len(REGISTRY_FIELD) + 1:], registry=True)
+        return Ref(check_path(repo[len(REGISTRY_FIELD) + 1:], where), tag, digest)
     if REGISTRY_FIELD in repo:
         raise BakegenError(f'"{text}": {REGISTRY_FIELD} may only start a reference', where)
     first, sep, rest = repo.partition("/")
@@ -94,7 +97,7 @@ def parse_reference(text: str, where: str) -> Ref:
         check_path(rest, where)
     else:
         check_path(repo, where)
-    return Ref(text, registry=False)
+    return Ref(repo, tag, digest, registry=False)
 
 
 def variant_suffix(suite_number: int) -> str:
@@ -112,19 +115,15 @@ def cache_tag(suffix: str, where: str) -> str:
     return check_tag("buildcache" + (f"-{suffix}" if suffix else ""), where)
 
 
-def _semver(git_tag: str) -> tuple[str, str, str, str] | None:
-    """(major, minor, patch, prerelease) of a semver git tag (``v1.4.2``), else None."""
+def release_version(git_tag: str) -> semver.Version | None:
+    """The version a semver git tag (``v1.4.2``, ``1.5.0-rc.1``) names, else None: the one reader
+    of release tags."""
     import semver
 
     try:
-        v = semver.Version.parse(git_tag.removeprefix("v"))
+        return semver.Version.parse(git_tag.removeprefix("v"))
     except ValueError:
         return None
-    return str(v.major), str(v.minor), str(v.patch), v.prerelease or ""
-
-
-def is_semver_tag(name: str) -> bool:
-    return _semver(name) is not None
 
 
 def _stem(git: GitState, short_length: int, reserve: int) -> str:
@@ -171,11 +170,11 @@ def release_tags(git_tag: str) -> list[Alias]:
     """A semver git tag (``v1.4.2``) gives ``1.4.2``, ``1.4`` and ``1``; a pre-release
     (``v1.5.0-rc.1``) only its full version; ``v0.x`` gets no ``0``. Build metadata (``+...``) is
     dropped: ``+`` is not allowed in a tag."""
-    parts = _semver(git_tag)
-    if parts is None:
+    v = release_version(git_tag)
+    if v is None:
         return []
-    major, minor, patch, pre = parts
-    full = f"{major}.{minor}.{patch}"
+    major, minor, pre = str(v.major), str(v.minor), v.prerelease or ""
+    full = f"{major}.{minor}.{v.patch}"
     why = f"git tag {git_tag} at the commit"
     if pre:
         return [Alias(sanitize(f"{full}-{pre}"), f"{why} (a pre-release gets only its full version)")]

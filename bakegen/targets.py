@@ -4,7 +4,7 @@ declares), its registry cache and its description. Pure."""
 from __future__ import annotations
 
 from .errors import BakegenError
-from .model import Context, Definitions, Image, Ref, Tag, Target, Value
+from .model import Context, Definitions, Image, Ref, Target, Value
 from .tags import cache_tag
 
 OCI = "org.opencontainers.image."
@@ -59,9 +59,9 @@ def set_args(image: Image, target: Target, values: dict[str, Value], refs: dict[
 def set_cache(image: Image, target: Target, path: str, suffix: str) -> None:
     if image.registry_cache:
         tag = cache_tag(suffix, image.at("registry_cache"))
-        target.cache = Tag(path, tag, f"registry_cache ({image.at('registry_cache')}): a cache beside the image")
+        target.cache = Ref(path, tag, why=f"registry_cache ({image.at('registry_cache')}): a cache beside the image")
 
 
 def mirror(defs: Definitions) -> Value:
-    where = defs.project.where.get("debian_mirror")
-    return Value(defs.project.debian_mirror, f"debian_mirror ({where})" if where else "debian_mirror (default)")
+    where = defs.project.where.get("debian_mirror", "default")
+    return Value(defs.project.debian_mirror, f"debian_mirror ({where})")

@@ -9,13 +9,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from functools import cached_property
-from typing import TYPE_CHECKING
 
 from .errors import BakegenError
-
-if TYPE_CHECKING:
-    import semver as _semver
 
 # go1.24.2, v1.24.2, 1.24.2, 1.24, 1.25rc1, go1.25beta2
 _GO = re.compile(r"^(?:go|v)?(?P<major>0|[1-9]\d*)\.(?P<minor>0|[1-9]\d*)(?:\.(?P<patch>0|[1-9]\d*))?"
@@ -85,14 +80,6 @@ class GoVersion:
         before rc.10) without importing semver, which most runs never need."""
         return (self.major, self.minor, self.patch or 0, self.pre_kind is None, self.pre_kind or "",
                 self.pre_num or 0)
-
-    @cached_property
-    def semver(self) -> _semver.Version:
-        """As a ``semver.Version`` (imported on first use: most runs compare no versions)."""
-        import semver
-
-        pre = f"{self.pre_kind}.{self.pre_num}" if self.pre_kind else None
-        return semver.Version(self.major, self.minor, self.patch or 0, prerelease=pre)
 
     @property
     def go(self) -> str:

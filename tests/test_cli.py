@@ -190,3 +190,31 @@ def test_bad_values_are_blamed_on_their_option_or_variable(args, env, blamed):
 
 def test_no_bakegen_variable_of_the_machine_reaches_a_test():
     assert not [k for k in os.environ if k.startswith("BAKEGEN_") and k != "BAKEGEN_CACHE_DIR"]
+
+
+def test_a_bug_is_one_line_and_its_own_exit_code(monkeypatch, capsys):
+    """An unexpected exception is not bad input (2) nor a stale file (1): exit 3, one line, no
+    traceback unless BAKEGEN_DEBUG is set."""
+    import bakegen.cli
+
+    def broken(*_args):
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(bakegen.cli, "generate", broken)
+    assert bakegen.cli.main([]) == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("bakegen: internal error: ZeroDivisionError: division by zero (test_cli.py:")
+    monkeypatch.setenv("BAKEGEN_DEBUG", "1")
+    assert bakegen.cli.main([]) == 3
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_an_option_a_command_does_not_use_is_refused():
+    """Each command takes only the options it uses: none is silently ignored."""
+    r = run_bakegen("init", "--repo", "/nonexistent")
+    assert r.code == 2 and "No such option '--repo'" in r.stderr
+    r = run_bakegen("--registry-cache", "tags", "golang-tools")
+    assert r.code == 2 and "--registry-cache does not apply to tags" in r.stderr
+    r = run_bakegen("graph", "--branch", "x")
+    assert r.code == 2 and "No such option '--branch'" in r.stderr

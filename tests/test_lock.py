@@ -16,11 +16,12 @@ from pathlib import Path
 import pytest
 
 from bakegen import checksums as ck
+from bakegen import loader
 from bakegen import lock as lk
 from bakegen.checksums import Checksums
 from bakegen.errors import BakegenError
+from bakegen.loader import data_json
 from bakegen.lock import ToolchainUse
-from bakegen.resources import data_json
 from bakegen.versions import GoVersion, known_versions
 
 DATA = Path(__file__).parent / "data" / "go-dl-include-all.json"
@@ -198,7 +199,7 @@ def test_a_version_bakegen_does_not_ship_comes_from_go_dev_and_resolves_offline(
     run(server, lock_file, [use("1.28", platforms=("linux/arm/v5",))], progress)
     assert json.loads(lock_file.read_text())["go"] == {
         "1.28.1": {k: synthetic("1.28.1")[k] for k in ("linux-amd64", "linux-arm64", "src")}}
-    go, _ = ck.offline_tables(tmp_path)  # no network: shipped data + lock file
+    go, _ = loader.offline_tables(tmp_path)  # no network: shipped data + lock file
     assert GoVersion.parse("1.28").resolve(known_versions(go)).go == "1.28.1"
     assert GoVersion.parse("1.24").resolve(known_versions(go)).go == "1.24.13"  # the shipped data
 
@@ -380,7 +381,7 @@ def test_offline_tables_merge_shipped_lock_and_definitions(tmp_path):
     sha = {k: hashlib.sha256(k.encode()).hexdigest() for k in ("linux-amd64", "linux-arm64")}
     (tmp_path / "bakegen-lock.json").write_text(ck.render_lock({"1.24.14": sha}, {}))
     mine = ck.definition_checksums("golang-tools", {"v1.24.99": sha}, "image.hcl:40", {"v31.1": sha}, "image.hcl:41")
-    go, protoc = ck.offline_tables(tmp_path, mine, "bake")
+    go, protoc = loader.offline_tables(tmp_path, mine, "bake")
     assert go["1.24.14"] == go["1.24.99"] == sha and go["1.24.2"] == SHIPPED_GO["1.24.2"]
     assert protoc["31.1"] == sha and protoc["30.2"] == SHIPPED_PROTOC["30.2"]
     assert GoVersion.parse("1.24").resolve(known_versions(go)).go == "1.24.99"
@@ -389,7 +390,7 @@ def test_offline_tables_merge_shipped_lock_and_definitions(tmp_path):
 def test_offline_tables_refuse_a_lock_file_that_contradicts_the_shipped_data(tmp_path):
     (tmp_path / "bakegen-lock.json").write_text(ck.render_lock({"1.24.2": {"linux-amd64": FAKE_SHA}}, {}))
     with pytest.raises(BakegenError) as e:
-        ck.offline_tables(tmp_path, (), "bake")
+        loader.offline_tables(tmp_path, (), "bake")
     assert e.value.where == "bake/bakegen-lock.json"
     assert "go1.24.2.linux-amd64.tar.gz" in e.value.message and FAKE_SHA in e.value.message
 
@@ -399,7 +400,7 @@ def test_offline_tables_refuse_a_lock_file_that_contradicts_the_shipped_data(tmp
 def test_a_broken_lock_file_is_an_error_naming_it(tmp_path, text):
     (tmp_path / "bakegen-lock.json").write_text(text)
     with pytest.raises(BakegenError) as e:
-        ck.offline_tables(tmp_path, (), "bake")
+        loader.offline_tables(tmp_path, (), "bake")
     assert e.value.where == "bake/bakegen-lock.json"
 
 

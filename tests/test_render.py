@@ -8,8 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bakegen.model import BakeFile, Context, Ref, Tag, Target, Value, Variable
-from bakegen.render import hcl_escape, hcl_key, hcl_string, render_hcl, render_json
+from bakegen import render
+from bakegen.loader import templates
+from bakegen.model import BakeFile, Context, Ref, Target, Value, Variable
+from bakegen.render import hcl_escape, hcl_key, hcl_string, render_json
 
 HOSTILE = [
     "", "plain", 'quote " inside', "back\\slash", "\\\"", "trailing\\", "${REGISTRY}", "$${x}", "$$${x}",
@@ -61,7 +63,7 @@ def test_any_string_reads_back_exactly(value):
 
 def hostile_bake(text: str) -> BakeFile:
     t = Target(name="t", image="t", kind="toolchain", description=text, context=text, dockerfile=text,
-               platforms=["linux/amd64"], tags=[Tag("a/b", "c", "why")],
+               platforms=["linux/amd64"], tags=[Ref("a/b", "c", why="why")],
                args={"A": Value(text, "")}, labels={text or "k": Value(text, "")},
                contexts=[Context(Ref(text, registry=False), None, "", path=text),
                          Context(Ref("x/" + text, registry=True), "other", "")],
@@ -115,3 +117,7 @@ def test_json_output_is_valid_utf8_even_for_undecodable_input():
     text = render_json(hostile_bake("branch\udcff"))  # surrogateescape of a non-UTF-8 byte
     text.encode("utf-8")
     assert json.loads(text)["target"]["t"]["description"] == "branch\ufffd"
+
+
+def render_hcl(bake: BakeFile, command: str) -> str:
+    return render.render_hcl(templates(), bake, command)

@@ -46,9 +46,7 @@ def test_every_app_and_env_is_a_target_and_a_group(two_apps):
     assert names(r) == ["billing-dev", "billing-stage", "ci-demo-go-dev", "ci-demo-go-prd", "ci-demo-go-test"] + BASES
     assert 'group "billing" {\n  targets = ["billing-dev", "billing-stage"]\n}' in r.stdout
     (two_apps.path / "docker-bake.hcl").write_text(r.stdout)
-    printed = bake_print(two_apps.path)
-    if printed is not None:
-        assert printed["target"]["billing-stage"]["args"]["APP_ENV"] == "stage"
+    assert bake_print(two_apps.path)["target"]["billing-stage"]["args"]["APP_ENV"] == "stage"
 
 
 def test_app_selects_one_app(two_apps):

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bakegen.errors import BakegenError
-from bakegen.model import GitState, Ref
+from bakegen.model import GitState
 from bakegen.tags import (
     REGISTRY_PATTERN,
     app_tags,
@@ -100,16 +100,18 @@ def test_version_has_no_time_so_a_commit_builds_the_same_binary():
     assert len(app_version(state(branch="x" * 300), 7)) == 128
 
 
-@pytest.mark.parametrize("text, ref", [
-    ("{registry}/common/tools/golang:1.24", Ref("common/tools/golang:1.24", registry=True)),
-    ("registry.example.com/common/tools/golang:1.24", Ref("registry.example.com/common/tools/golang:1.24", False)),
-    ("localhost:5000/golang:1.24-debian12", Ref("localhost:5000/golang:1.24-debian12", False)),
-    ("ghcr.io/acme/golang@sha256:" + "a" * 64, Ref("ghcr.io/acme/golang@sha256:" + "a" * 64, False)),
-    ("{registry}/x/golang:1.24@sha256:" + "0" * 64, Ref("x/golang:1.24@sha256:" + "0" * 64, True)),
-    ("golang:1.24", Ref("golang:1.24", False)),
+@pytest.mark.parametrize("text, name, registry", [
+    ("{registry}/common/tools/golang:1.24", "common/tools/golang:1.24", True),
+    ("registry.example.com/common/tools/golang:1.24", "registry.example.com/common/tools/golang:1.24", False),
+    ("localhost:5000/golang:1.24-debian12", "localhost:5000/golang:1.24-debian12", False),
+    ("ghcr.io/acme/golang@sha256:" + "a" * 64, "ghcr.io/acme/golang@sha256:" + "a" * 64, False),
+    ("{registry}/x/golang:1.24@sha256:" + "0" * 64, "x/golang:1.24@sha256:" + "0" * 64, True),
+    ("golang:1.24", "golang:1.24", False),
 ])
-def test_published_base_references(text, ref):
-    assert parse_reference(text, "x") == ref
+def test_published_base_references(text, name, registry):
+    ref = parse_reference(text, "x")
+    assert (ref.name, ref.registry) == (name, registry)
+    assert ref.resolve("r.io") == ("r.io/" if registry else "") + name
 
 
 @pytest.mark.parametrize("text, error", [

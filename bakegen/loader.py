@@ -1,0 +1,310 @@
+"""Every read bakegen makes: the definitions folder into the validated model (with file:line in
+every error), its Dockerfiles' ARGs, the checksum tables (shipped data, lock file, definitions),
+the packaged templates and the built-in files ``init`` copies. The pure modules get what this
+reads; nothing else opens a file.
+
+Layout of a definitions folder (``bake/`` in a repository, or the built-in copy in the package):
+
+    bakegen.hcl            project settings (registry, platforms, network, ...)
+    <image>/image.hcl      one or more ``image "<name>" { ... }`` blocks
+    <image>/Dockerfile     the image's Dockerfile (an app may bring its own in its context)
+    bakegen-lock.json      checksums written by ``bakegen lock`` (optional)
+
+HCL is read by ``hcl`` exactly as Go's HCL (buildx's parser) reads it, or refused.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+import re
+from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from . import hcl
+from .checksums import LOCK_FILE, Checksums, Table, definition_checksums, merge, parse_lock
+from .dockerargs import declared_args
+from .errors import BakegenError, did_you_mean
+from .model import App, Definitions, Image, Project, Runtime, Toolchain
+from .platforms import canonical_platform
+from .schema import COMMON_KEYS, DEFAULT_ENVS, KIND_KEYS, KINDS, PROJECT_KEYS, REQUIRED, Keys, check_name
+from .tags import check_registry
+
+if TYPE_CHECKING:
+    import jinja2
+
+PROJECT_FILE = "bakegen.hcl"
+IMAGE_FILE = "image.hcl"
+INIT_HINT = "`bakegen init` writes definitions for this repository (`bakegen init --app NAME` for a service)"
+TYPES: dict[str, type[Image]] = {"toolchain": Toolchain, "runtime": Runtime, "app": App}
+_HERE = Path(__file__).resolve().parent
+
+
+def package_path(name: str) -> Path:
+    """``templates`` or ``bake``: the packaged folder when installed, else the checkout's."""
+    packaged = _HERE / name
+    return packaged if packaged.is_dir() else _HERE.parent / name
+
+
+def read_text(path: Path, shown: str | None = None) -> str | None:
+    """A file's text, or None when it does not exist; a bad byte is blamed by file:line."""
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise BakegenError(f"cannot read: {e.strerror or e}", shown or str(path)) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        where, line = shown or str(path), data.count(b"\n", 0, e.start) + 1
+        raise BakegenError(f"not UTF-8 text (byte 0x{data[e.start]:02x})", f"{where}:{line}") from None
+
+
+class Folder(NamedTuple):
+    path: Path
+    shown: str  # the folder's name in the bake file and in messages
+    builtin: bool  # bakegen's own example definitions
+
+
+def definitions_folder(cwd: Path, given: Path | None, source: str = "--definitions") -> Folder:
+    """``given``, else ``./bake`` when it holds definitions, else the built-in ones."""
+    if given is not None:
+        if not (given / PROJECT_FILE).is_file():
+            raise BakegenError(f"no {PROJECT_FILE} there; {INIT_HINT}", source)
+        try:
+            shown = os.path.relpath(given.resolve(), cwd).replace(os.sep, "/")
+        except ValueError:
+            shown = str(given)
+        return Folder(given, shown, False)
+    local = cwd / "bake"
+    if (local / PROJECT_FILE).is_file():
+        return Folder(local, "bake", False)
+    return Folder(package_path("bake"), "bake", True)
+
+
+# ---------------------------------------------------------------- definitions
+def _parse(path: Path, shown: str) -> hcl.Body:
+    text = read_text(path, shown)
+    if text is None:
+        raise BakegenError("does not exist", shown)
+    return hcl.parse(text, shown)
+
+
+def load(folder: Path, shown: str) -> Definitions:
+    """Read and validate every definition in ``folder``. ``shown`` is the folder's name in the
+    bake file and in messages (``bake``), so the output does not depend on where bakegen runs."""
+    project = _project(_parse(folder / PROJECT_FILE, f"{shown}/{PROJECT_FILE}"), f"{shown}/{PROJECT_FILE}")
+    images: list[Image] = []
+    for path in sorted(folder.glob(f"*/{IMAGE_FILE}")):
+        sub = f"{shown}/{path.parent.name}"
+        images.extend(_images(path.parent, _parse(path, f"{sub}/{IMAGE_FILE}"), sub, project))
+    if not images:
+        raise BakegenError(f"no */{IMAGE_FILE} definitions in {folder}; {INIT_HINT}")
+    names = [i.name for i in images]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise BakegenError(f'image "{dupes[0]}" is defined twice')
+    go, protoc = offline_tables(folder, images_checksums(images), shown)
+    return Definitions(project=project, images=tuple(images), checksums_go=go, checksums_protoc=protoc, folder=shown)
+
+
+def _apply(schema: Keys, body: hcl.Body, shown: str, what: str,
+           block_line: int | None) -> tuple[dict[str, Any], dict[str, str]]:
+    values: dict[str, Any] = {}
+    where: dict[str, str] = {}
+    for key, attr in body.attributes.items():
+        at = f"{shown}:{attr.line}"
+        if key not in schema:
+            raise BakegenError(f'unknown key "{key}" in {what}{did_you_mean(key, schema)}', at)
+        if attr.expr.value is None:
+            continue  # `key = null` means unset, as bake reads it
+        try:
+            values[key] = schema[key][0](attr.expr.value, key)
+        except TypeError as e:
+            raise BakegenError(f"{e}, got {attr.expr.value!r}", at) from None
+        where[key] = at
+    for key, (_, default) in schema.items():
+        if key not in values:
+            if default is REQUIRED:
+                raise BakegenError(f'{what} has no "{key}"', shown + (f":{block_line}" if block_line else ""))
+            values[key] = default
+    return values, where
+
+
+def _project(body: hcl.Body, shown: str) -> Project:
+    if body.blocks:
+        b = body.blocks[0]
+        raise BakegenError(f"{b.type} blocks belong in <image>/{IMAGE_FILE}, not in {PROJECT_FILE}",
+                           f"{shown}:{b.line}")
+    v, where = _apply(PROJECT_KEYS, body, shown, PROJECT_FILE, None)
+    v["platforms"] = _platforms(v["platforms"], where.get("platforms", shown))
+    v["network"] = _network(v["network"], where.get("network", shown))
+    v["registry"] = check_registry(v["registry"], where.get("registry", shown))
+    return Project(**v, file=shown, where=where)
+
+
+def _platforms(values: tuple[str, ...], where: str) -> tuple[str, ...]:
+    if not values:
+        raise BakegenError("platforms must not be empty", where)
+    try:
+        return tuple(sorted({canonical_platform(p) for p in values}))
+    except BakegenError as e:
+        raise BakegenError(e.message, where) from None
+
+
+def _network(value: str, where: str) -> str:
+    if value not in ("", "host", "none", "default"):
+        raise BakegenError(f'network "{value}" must be "", "host", "none" or "default"', where)
+    return value
+
+
+def _images(folder: Path, body: hcl.Body, shown: str, project: Project) -> list[Image]:
+    file = f"{shown}/{IMAGE_FILE}"
+    if body.attributes:
+        attr = next(iter(body.attributes.values()))
+        raise BakegenError(f'unknown top-level key "{attr.name}": write image "NAME" {{ ... }}', f"{file}:{attr.line}")
+    if not body.blocks:
+        raise BakegenError('no image "NAME" { ... } block', file)
+    images = []
+    for block in body.blocks:
+        at = f"{file}:{block.line}"
+        if block.type != "image" or len(block.labels) != 1:
+            raise BakegenError(f'expected image "NAME" {{ ... }}, got {block.type} with {len(block.labels)} labels', at)
+        name = check_name(block.labels[0], "image name", at)
+        images.append(_image(name, _kind(name, block, file), block, folder=folder, shown=shown, project=project))
+    return images
+
+
+def _kind(name: str, block: hcl.Block, file: str) -> str:
+    attr = block.body.attributes.get("kind")
+    kind = attr.expr.value if attr else None
+    if kind not in KINDS:
+        line = attr.line if attr else block.line
+        raise BakegenError(f'image "{name}": kind must be one of {", ".join(KINDS)}, got {kind!r}'
+                           + (did_you_mean(str(kind), KINDS) if kind else ""), f"{file}:{line}")
+    return str(kind)
+
+
+def _envs(name: str, v: dict[str, Any], where: dict[str, str]) -> tuple[str, ...]:
+    env, envs = v.pop("env"), v["envs"]
+    if env is not None and envs is not None:
+        raise BakegenError(f'image "{name}": set env or envs, not both', where["envs"])
+    if env is not None:
+        where["envs"] = where["env"]
+    envs = (env,) if env is not None else (envs or DEFAULT_ENVS)
+    if not envs or len(set(envs)) != len(envs):
+        raise BakegenError(f'image "{name}": ' + ("envs must not be empty" if not envs else "an env is listed twice"),
+                           where.get("envs"))
+    for e in envs:
+        check_name(e, f'image "{name}": env', where.get("envs"))
+    return tuple(envs)
+
+
+def _folders(contexts: tuple[tuple[str, str], ...], shown: str, where: str) -> tuple[tuple[str, str], ...]:
+    """Named build contexts (``bakegen-lib = "../lib"``), as the bake file names them."""
+    for name, _ in contexts:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_.-]*", name):
+            raise BakegenError(f'context name "{name}" must be lower-case letters, digits, ".", "-" and "_"', where)
+    return tuple((name, posixpath.normpath(posixpath.join(shown, path))) for name, path in contexts)
+
+
+def _image(name: str, kind: str, block: hcl.Block, *, folder: Path, shown: str, project: Project) -> Image:
+    file = f"{shown}/{IMAGE_FILE}"
+    v, where = _apply({**COMMON_KEYS, **KIND_KEYS[kind]}, block.body, file, f'{kind} image "{name}"', block.line)
+    where["image"] = f"{file}:{block.line}"
+    del v["kind"]
+    # Paths: the definition names them relative to its own folder; the bake file, relative to
+    # where bake runs (the folder above the definitions).
+    context_path = (folder / v["context"]).resolve()
+    context = posixpath.normpath(posixpath.join(shown, v["context"]))
+    if kind == "app" and "dockerfile" not in where and (context_path / "Dockerfile").is_file():
+        dockerfile_path, dockerfile_shown = context_path / "Dockerfile", posixpath.join(context, "Dockerfile")
+    else:
+        dockerfile_path = folder / v["dockerfile"]
+        dockerfile_shown = posixpath.normpath(posixpath.join(shown, v["dockerfile"]))
+    text = read_text(dockerfile_path, dockerfile_shown) if dockerfile_path.is_file() else None
+    if text is None:
+        raise BakegenError(f'image "{name}": Dockerfile {dockerfile_shown} does not exist',
+                           where.get("dockerfile", where["image"]))
+    v["dockerfile_args"], v["dockerfile_required_args"] = declared_args(text)
+    if kind == "app":
+        v["envs"] = _envs(name, v, where)
+        configs = [v["config"].replace("{env}", e) for e in v["envs"]]
+        v["context_files"] = frozenset(c for c in configs if (context_path / c).is_file())
+        v["context_present"] = context_path.is_dir()
+
+    def inherit(key: str, check: Any = None) -> Any:
+        value = getattr(project, key) if v[key] is None else v[key]
+        return check(value, where.get(key, where["image"])) if check and v[key] is not None else value
+
+    v.update(platforms=inherit("platforms", _platforms), network=inherit("network", _network),
+             extra_hosts=inherit("extra_hosts"), registry_cache=inherit("registry_cache"),
+             folders=_folders(v.pop("contexts"), shown, where.get("contexts", where["image"])),
+             context=context, dockerfile=posixpath.relpath(dockerfile_shown, context))
+    return TYPES[kind](name=name, folder=shown, where=where, **v)
+
+
+# ---------------------------------------------------------------- checksums
+def shipped_checksums() -> list[Checksums]:
+    """The published checksums bakegen ships (``bakegen/data``)."""
+    return [Checksums(f"bakegen/data/{name}", **{key: data_json(name)["versions"]})
+            for name, key in (("go-sha256.json", "go"), ("protoc-sha256.json", "protoc"))]
+
+
+def read_lock(path: Path, shown: str | None = None) -> Checksums:
+    """The lock file's checksums; none when there is no lock file."""
+    shown = shown or str(path)
+    return parse_lock(read_text(path, shown), shown)
+
+
+def images_checksums(images: Sequence[Image]) -> list[Checksums]:
+    """The checksums every toolchain definition adds."""
+    return [c for i in images if isinstance(i, Toolchain) for c in definition_checksums(
+        i.name, i.go_checksums, i.at("go_checksums"), i.protoc_checksums, i.at("protoc_checksums"))]
+
+
+def offline_tables(folder: Path, definitions: Sequence[Checksums] = (),
+                   shown: str | None = None) -> tuple[Table, Table]:
+    """What every run knows without the network: shipped data, ``<folder>/bakegen-lock.json`` and
+    the definitions' checksums, merged (``shown``: the folder as messages name it)."""
+    lock_file = read_lock(folder / LOCK_FILE, f"{shown}/{LOCK_FILE}" if shown else None)
+    return merge([*shipped_checksums(), lock_file, *definitions])
+
+
+# ---------------------------------------------------------------- packaged files
+def data_json(name: str) -> Any:
+    """A file of ``bakegen/data/``, parsed."""
+    return json.loads((_HERE / "data" / name).read_text(encoding="utf-8"))
+
+
+@cache
+def templates() -> jinja2.Environment:
+    """The Jinja2 environment of bakegen's templates (with ``render``'s filters), its compiled
+    templates cached in a private folder (``cache``)."""
+    import jinja2
+
+    from .cache import bytecode_cache
+    from .render import FILTERS
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(package_path("templates"))),
+        bytecode_cache=bytecode_cache(jinja2.__version__),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True, autoescape=False,
+    )
+    env.filters.update(FILTERS)
+    return env
+
+
+def glob(folder: Path, pattern: str) -> list[Path]:
+    """The paths below ``folder`` that match ``pattern``, sorted."""
+    return sorted(folder.glob(pattern))
+
+
+def folder_files(folder: Path) -> dict[str, str]:
+    """Every file directly in ``folder``, by name: what ``init`` copies from the built-in images."""
+    return {p.name: p.read_text(encoding="utf-8") for p in sorted(folder.iterdir()) if p.is_file()}

@@ -1,0 +1,119 @@
+"""The pipeline every command runs, top to bottom:
+
+    load(choices)                -> Definitions   loader: reads bake/ (every read is there)
+    plan(definitions, choices)   -> BakeFile      plan: pure
+    render.render_hcl(...)       -> text          render: pure
+    output.write_atomic(...)                      output: every write is there
+
+and per commit: ``git`` -> ``meta`` (the per-build file). Commands (``bakegen/commands``) are
+these steps plus their own options; nothing here knows about the command line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import gitmeta, loader
+from .errors import BakegenError
+from .meta import plan_meta
+from .model import BakeFile, Definitions, GitMeta, Stamp
+from .plan import Choice, Overrides, apply_overrides, plan
+from .tags import check_registry
+
+# Options that change the committed file, in the order the header's command names them.
+OUTPUT_OPTIONS = ("registry", "go_version", "app", "env", "registry_cache", "definitions")
+
+
+@dataclass(frozen=True)
+class Choices(Overrides):
+    """What the command line (or a ``BAKEGEN_*`` variable) chose, each value with its source:
+    what ``plan`` takes (``Overrides``), and where to read."""
+
+    definitions: Choice | None = None
+    repo: Path | None = None
+    branch: str | None = None
+    commit: str | None = None
+    json: bool = False
+    cwd: Path = field(default_factory=Path.cwd)
+
+
+def folder(c: Choices) -> loader.Folder:
+    given = Path(c.definitions.value) if c.definitions else None
+    return loader.definitions_folder(c.cwd, given, c.definitions.source if c.definitions else "--definitions")
+
+
+def load(c: Choices) -> Definitions:
+    f = folder(c)
+    return apply_overrides(loader.load(f.path, f.shown), c)
+
+
+def bake(c: Choices, defs: Definitions) -> BakeFile:
+    return plan(defs, dt.date.today(), c)
+
+
+def build_registry(defs: Definitions, c: Choices) -> str:
+    """The registry a build uses, resolved as bake does: --registry, else $REGISTRY (bake's
+    variable), else the definitions'."""
+    if c.registry is None and os.environ.get("REGISTRY"):
+        return check_registry(os.environ["REGISTRY"], "$REGISTRY")
+    return defs.project.registry
+
+
+def git(c: Choices) -> GitMeta:
+    return gitmeta.read(c.repo or c.cwd, os.environ, branch=c.branch, commit=c.commit)
+
+
+def stamps(defs: Definitions, g: GitMeta) -> dict[str, Stamp]:
+    """Each base image's stamp: the last commit that changed its definition, the project
+    settings or the lock file."""
+    shared = [defs.project.file, f"{defs.folder}/bakegen-lock.json"]
+    return {i.name: gitmeta.last_change(g, [i.folder, i.context, *shared], os.environ)
+            for i in defs.images if i.kind != "app"}
+
+
+def meta(c: Choices, defs: Definitions, b: BakeFile) -> BakeFile:
+    g = git(c)
+    return plan_meta(defs, b, g, stamps(defs, g))
+
+
+def command(c: Choices, sub: str = "") -> str:
+    """The command that regenerates the output, for its header: bakegen with the options that
+    changed the output, however they were given, and the usual file name."""
+    words = ["bakegen"] + ([sub] if sub else [])
+    for name in OUTPUT_OPTIONS:
+        value = getattr(c, name)
+        flag = "--" + name.replace("_", "-")
+        if isinstance(value, bool):
+            words.append(flag if value else "--no-" + name.replace("_", "-"))
+        elif value is not None:
+            words += [flag, folder(c).shown if name == "definitions" else value.value]
+    if c.json:
+        words += ["--format", "json"]
+    words += ["-o", ("meta" if sub else "docker-bake") + (".json" if c.json else ".hcl")]
+    return " ".join(shlex.quote(w) for w in words)
+
+
+def check_location(c: Choices, b: BakeFile, output: Path | None) -> str | None:
+    """The paths of a bake file are relative to where bake runs, the folder above the
+    definitions: an error when the file would name folders that do not exist beside it (the one
+    place paths are checked; ``loader`` only reads the Dockerfiles); for the
+    built-in definitions printed to stdout, a notice (the seed demo) instead."""
+    base = ((output.parent if output is not None else c.cwd) or c.cwd).resolve()
+    missing = next((f"{what} {path} of target {t.name}" for t in b.targets for what, path in (
+        ("context", t.context), *(("build context", x.path) for x in t.contexts if x.path is not None))
+        if not (base / path).is_dir()), None)
+    if missing is None:
+        return None
+    where = f"relative to {output}" if output is not None else "in this folder"
+    if folder(c).builtin:
+        if output is None:
+            return (f"bakegen: notice: no bake/ here, so this is bakegen's built-in example (the seed's images "
+                    f"and its sample app); its paths are not {where}; {loader.INIT_HINT}")
+        raise BakegenError(f"{missing} does not exist here ({where}): these are bakegen's built-in example "
+                           f"definitions; {loader.INIT_HINT}")
+    raise BakegenError(f"{missing} does not exist here ({where}); fix the definition's context or dockerfile, "
+                       "or write the file where bake runs")
