@@ -1,20 +1,31 @@
 """The apps' targets: one per app and environment, built FROM a toolchain and a runtime that are
-either targets of the same run or published images. Pure."""
+either targets of the same run or published images, with the Dockerfile bakegen generates (the
+service's contract: its binary, arguments, config folder and healthcheck, from the definition)
+or the one the definition names. Pure."""
 
 from __future__ import annotations
 
+import posixpath
+import re
+from typing import NamedTuple
+
 from .bases import Made
 from .errors import BakegenError, did_you_mean
-from .model import App, Context, Definitions, Image, Ref, Target, Value
-from .platforms import ARCHES
-from .tags import check_path, is_reference, parse_reference, variant_suffix
+from .model import App, AppDockerfile, Context, Definitions, EnvStage, Image, Ref, Target, Value
+from .platforms import ARCHES, Suite, suite
+from .schema import fill
+from .tags import check_path, is_reference, parse_reference, published_variant, variant_suffix
 from .targets import describe, new_target, set_args, set_cache
 from .versions import GoVersion
 
 # The build args an app's Dockerfile names its bases by (FROM ${TOOLCHAIN_IMAGE}).
 BASE_ARGS = {"toolchain": "TOOLCHAIN_IMAGE", "runtime": "RUNTIME_IMAGE"}
 PUBLISHED_EXAMPLE = {"toolchain": "{registry}/common/tools/golang:1.24",
-                     "runtime": "{registry}/common/runtime/golang:debian11"}
+                     "runtime": "{registry}/common/runtime/golang:debian12"}
+# Paths written into the generated Dockerfile: plain, so no quoting can go wrong.
+_PATH = re.compile(r"[A-Za-z0-9._/-]+")
+_PORT = re.compile(r"[0-9]{1,5}(/(tcp|udp))?")
+_DURATION = re.compile(r"[0-9]+(ms|s|m|h)")
 
 
 def target_name(image: App, env: str) -> str:
@@ -23,12 +34,19 @@ def target_name(image: App, env: str) -> str:
 
 
 def app_repository(image: Image, env: str) -> str:
-    try:
-        path = image.repository.format(app=image.name, env=env)
-    except (KeyError, IndexError, ValueError) as e:
-        raise BakegenError(f'repository "{image.repository}": unknown field {e}; known: {{app}}, {{env}}',
-                           image.at("repository")) from None
+    path = fill(image.repository, "repository", image.at("repository"), app=image.name, env=env)
     return check_path(path, image.at("repository"))
+
+
+# ---------------------------------------------------------------- the bases
+class Base(NamedTuple):
+    """What an app knows of one of its bases: how FROM resolves it, the target when it is built in
+    the same run, and its Debian suite and staticness where the definitions or its tag say."""
+
+    context: Context
+    made: Made | None
+    suite: Suite | None
+    static: bool | None
 
 
 def _matching(app: App, made: list[Made], kind: str, version: str, variant: str) -> list[Made]:
@@ -62,54 +80,92 @@ def _local(app: App, defs: Definitions, by_image: dict[str, list[Made]], kind: s
     return max(found, key=lambda m: (m.version.key if m.version else (0,), m.target.name))
 
 
-def base_context(app: App, defs: Definitions, by_image: dict[str, list[Made]],
-                 kind: str) -> tuple[Context, Made | None]:
-    """What the app's ``FROM ${TOOLCHAIN_IMAGE}`` (or RUNTIME_IMAGE) resolves to, and the base
-    target when it is built in the same run."""
+def _stated(app: App, key: str, value: object, said: object, what: str) -> None:
+    if value is not None and said is not None and value != said:
+        raise BakegenError(f'app "{app.name}": {key} says {value}, but the {what} tag says {said}', app.at(key))
+
+
+def base(app: App, defs: Definitions, by_image: dict[str, list[Made]], kind: str) -> Base:
+    """What the app's ``FROM ${TOOLCHAIN_IMAGE}`` (or RUNTIME_IMAGE) resolves to. A published
+    base's suite and staticness come from its tag, or from what the definition states
+    (``toolchain_variant``, ``runtime_variant``, ``runtime_static``); the two must agree."""
     value = getattr(app, kind)
-    if is_reference(value):
-        ref = parse_reference(value, app.at(kind))
-        return Context(ref, None, f"{kind} ({app.at(kind)}): the published image"), None
-    made = _local(app, defs, by_image, kind, value)
-    why = f"{kind} ({app.at(kind)}): target {made.target.name}, built first in the same run"
-    return Context(made.ref, made.target.name, why), made
+    if not is_reference(value):
+        made = _local(app, defs, by_image, kind, value)
+        why = f"{kind} ({app.at(kind)}): target {made.target.name}, built first in the same run"
+        return Base(Context(made.ref, made.target.name, why), made, made.suite, made.static)
+    ref = parse_reference(value, app.at(kind))
+    variant_key = f"{kind}_variant"
+    tag_suite, tag_static = published_variant(ref)
+    try:
+        stated = suite(getattr(app, variant_key)) if getattr(app, variant_key) else None
+    except BakegenError as e:
+        raise BakegenError(e.message, app.at(variant_key)) from None
+    said = suite(tag_suite) if tag_suite else None
+    _stated(app, variant_key, stated and stated.name, said and said.name, kind)
+    static = tag_static if kind == "runtime" else False
+    if kind == "runtime":
+        _stated(app, "runtime_static", app.runtime_static, tag_static, kind)
+        static = tag_static if tag_static is not None else app.runtime_static
+    return Base(Context(ref, None, f"{kind} ({app.at(kind)}): the published image"), None, said or stated, static)
 
 
-def _check(app: App, toolchain: Made | None, runtime: Made | None) -> None:
+def _check(app: App, toolchain: Base, runtime: Base) -> None:
     if not 4 <= app.short_length <= 40:
         raise BakegenError("short_length must be between 4 and 40", app.at("short_length"))
-    if app.cgo and runtime is not None and runtime.static:
-        raise BakegenError(f'app "{app.name}": cgo = true builds a binary that needs a C library, which the '
-                           f'static runtime "{runtime.target.name}" has not; use a Debian runtime '
-                           '(runtime = "golang-runtime") or set cgo = false', app.at("cgo"))
+    for b in (toolchain, runtime):
+        outside = sorted(set(app.platforms) - set(b.made.target.platforms)) if b.made else []
+        if b.made and outside:
+            raise BakegenError(f'app "{app.name}" builds for {outside[0]}, which its base target '
+                               f'"{b.made.target.name}" does not ({", ".join(b.made.target.platforms)}); bake '
+                               "needs the app's platforms to be a subset of its bases'", app.at("platforms"))
     if app.cgo:
         _check_cgo(app, toolchain, runtime)
-    for base in (toolchain, runtime):
-        outside = sorted(set(app.platforms) - set(base.target.platforms)) if base else []
-        if base and outside:
-            raise BakegenError(f'app "{app.name}" builds for {outside[0]}, which its base target '
-                               f'"{base.target.name}" does not ({", ".join(base.target.platforms)}); bake needs the '
-                               "app's platforms to be a subset of its bases'", app.at("platforms"))
 
 
-def _check_cgo(app: App, toolchain: Made | None, runtime: Made | None) -> None:
+def _check_cgo(app: App, toolchain: Base, runtime: Base) -> None:
     """A cgo binary is linked on the build machine with the target's C cross compiler, against
     the toolchain suite's C library, which the runtime must have too (same suite or newer)."""
+    name = runtime.made.target.name if runtime.made else runtime.context.name.name
+    if runtime.static:
+        raise BakegenError(f'app "{app.name}": cgo = true builds a binary that needs a C library, which the '
+                           f'static runtime "{name}" has not; use a Debian runtime '
+                           '(runtime = "golang-runtime") or set cgo = false', app.at("cgo"))
     for p in app.platforms:
         if ARCHES[p].gnu_triplet is None:
             raise BakegenError(f'app "{app.name}": cgo = true, but Debian has no C cross compiler for {p}; '
                                "remove the platform or set cgo = false", app.at("platforms"))
-    if toolchain and runtime and toolchain.suite.number > runtime.suite.number:
+    for b, key in ((toolchain, "toolchain_variant"), (runtime, "runtime_variant")):
+        if b.suite is None or (b is runtime and b.static is None):
+            what = f"its Debian suite ({key} = \"bookworm\")" + (
+                ' and that it is not static (runtime_static = false)' if b is runtime and b.static is None else "")
+            raise BakegenError(f'app "{app.name}": cgo = true needs to know the C library of '
+                               f'"{b.context.name.name}", whose tag does not say: state {what}', app.at("cgo"))
+    assert toolchain.suite is not None and runtime.suite is not None
+    if toolchain.suite.number > runtime.suite.number:
+        tname = toolchain.made.target.name if toolchain.made else toolchain.context.name.name
         raise BakegenError(f'app "{app.name}": cgo = true links against Debian {toolchain.suite.name}\'s C library '
-                           f'(toolchain "{toolchain.target.name}"), which the runtime "{runtime.target.name}" '
-                           f"(Debian {runtime.suite.name}) is older than; use the same variant for both "
-                           "(toolchain_variant, runtime_variant)", app.at("cgo"))
+                           f'(toolchain "{tname}"), which the runtime "{name}" (Debian {runtime.suite.name}) is '
+                           "older than; use the same variant for both (toolchain_variant, runtime_variant)",
+                           app.at("cgo"))
 
 
-def _config(app: App, env: str) -> str:
+# ---------------------------------------------------------------- the source
+def _inside(app: App, key: str, path: str, within: str = "") -> str:
+    """A path of the context (or ``within`` another folder), normalized; one that leaves it, or
+    that no Dockerfile line can hold plainly, is an error."""
+    norm = posixpath.normpath(path)
+    if norm.startswith(("../", "/")) or norm == ".." or not _PATH.fullmatch(norm):
+        raise BakegenError(f'{key} "{path}" must be a path inside {within or f"the context ({app.context})"}, '
+                           'of letters, digits, ".", "_", "-" and "/"', app.at(key))
+    return norm
+
+
+def config_of(app: App, env: str) -> str:
+    """The env's config file, relative to the context ("" for none); it must exist there."""
     if not app.config:
         return ""
-    path = app.config.replace("{env}", env)
+    path = _inside(app, "config", fill(app.config, "config", app.at("config"), env=env, app=app.name))
     if app.context_present and path not in app.context_files:
         where = app.at("envs") if "envs" in app.where else app.at("config")
         raise BakegenError(f"{app.context}/{path} does not exist: env {env!r} needs it "
@@ -117,25 +173,85 @@ def _config(app: App, env: str) -> str:
     return path
 
 
-def app_targets(app: App, defs: Definitions, by_image: dict[str, list[Made]]) -> list[Target]:
-    toolchain, tmade = base_context(app, defs, by_image, "toolchain")
-    runtime, rmade = base_context(app, defs, by_image, "runtime")
-    _check(app, tmade, rmade)
-    refs: dict[str, Ref] = {BASE_ARGS["toolchain"]: toolchain.name, BASE_ARGS["runtime"]: runtime.name}
+def _check_source(app: App) -> str:
+    """The main package (``cmd/svc``), after checking that the build will find the module and it."""
+    main = _inside(app, "main_package", app.main_package)
+    if not app.context_present:
+        return main
+    if "go.mod" not in app.context_files:
+        raise BakegenError(f"{app.context}/go.mod does not exist: the build needs the Go module at the top of the "
+                           "context (set context to the module's folder)", app.at("context"))
+    if not any(posixpath.dirname(f) == ("" if main == "." else main) and f.endswith(".go")
+               for f in app.context_files):
+        raise BakegenError(f"{app.context}/{main} holds no .go file: main_package names the folder of the "
+                           "main package, relative to the context", app.at("main_package"))
+    return main
+
+
+def _latest_envs(app: App) -> None:
+    stray = [e for e in app.latest_envs if e not in app.envs]
+    if stray:
+        raise BakegenError(f'app "{app.name}": latest_envs names env "{stray[0]}", which is not one of its envs '
+                           f'({", ".join(app.envs)}){did_you_mean(stray[0], app.envs)}: no image would get `latest`',
+                           app.at("latest_envs"))
+
+
+# ---------------------------------------------------------------- the generated Dockerfile
+def dockerfile(app: App, main: str) -> AppDockerfile:
+    """The Dockerfile bakegen generates for ``app``: the service starts as the definition says
+    (``binary``, ``command``), with its config folder and, when asked, a healthcheck."""
+    binary = fill(app.binary, "binary", app.at("binary"), app=app.name)
+    if not binary.startswith("/"):
+        raise BakegenError(f'binary "{app.binary}" must be an absolute path in the image, like "/app/{{app}}"',
+                           app.at("binary"))
+    binary = "/" + _inside(app, "binary", binary[1:], "the image")
+    for key, values, rule in (("expose", app.expose, _PORT), ("healthcheck_interval", (app.healthcheck_interval,),
+                                                               _DURATION)):
+        bad = [v for v in values if not rule.fullmatch(v)]
+        if bad:
+            raise BakegenError(f'{key} "{bad[0]}" must look like ' + ("8080 or 8080/tcp" if key == "expose"
+                                                                       else "30s, 1m or 500ms"), app.at(key))
+    folder = app.config_dir if app.config_dir is not None else posixpath.dirname(app.config)
+    shared = (_inside(app, "config_dir", folder),) if app.config and folder else ()
+    stages = []
+    for env in app.envs:
+        config = config_of(app, env)
+        fields = {"app": app.name, "env": env} | ({"config": config} if config else {})
+        command = app.command if app.command is not None else (("-f", "/app/{config}") if config else ())
+        environment = (("APP", app.name), ("APP_ENV", env)) + ((("APP_CONFIG", f"/app/{config}"),) if config else ())
+        stages.append(EnvStage(
+            env, f"env-{env}", environment, () if shared or not config else (config,),
+            tuple(fill(a, "command", app.at("command"), **fields) for a in command),
+            tuple(fill(a, "healthcheck", app.at("healthcheck"), **fields) for a in app.healthcheck)))
+    return AppDockerfile(app.name, binary, main, app.cgo, shared, app.expose,
+                         app.healthcheck_interval, tuple(stages))
+
+
+def app_targets(app: App, defs: Definitions,
+                by_image: dict[str, list[Made]]) -> tuple[list[Target], dict[str, AppDockerfile]]:
+    """The app's targets, and the Dockerfile they inherit (by the name of the target holding it)."""
+    toolchain, runtime = base(app, defs, by_image, "toolchain"), base(app, defs, by_image, "runtime")
+    _check(app, toolchain, runtime)
+    _latest_envs(app)
+    main = _check_source(app)
+    generated = {f"_{app.name}": dockerfile(app, main)} if not app.dockerfile else {}
+    refs: dict[str, Ref] = {BASE_ARGS["toolchain"]: toolchain.context.name,
+                            BASE_ARGS["runtime"]: runtime.context.name}
     targets = []
     for env in app.envs:
-        repository = app_repository(app, env)
         t = new_target(app, defs, target_name(app, env), describe(app, app=app.name, env=env), None)
         t.env = env
-        t.contexts += [toolchain, runtime]
+        t.contexts += [toolchain.context, runtime.context]
+        if generated:
+            t.inherits, t.stage = f"_{app.name}", f"env-{env}"
         env_where = f"envs ({app.at('envs')})" if "envs" in app.where else "envs (default)"
         set_args(app, t, {
             "APP": Value(app.name, f"app name ({app.at('image')})"),
             "APP_ENV": Value(env, env_where),
-            "APP_CONFIG": Value(_config(app, env), f"config ({app.at('config')}) for env {env!r}"),
+            "APP_CONFIG": Value(config_of(app, env), f"config ({app.at('config')}) for env {env!r}"),
             "CGO_ENABLED": Value("1" if app.cgo else "0", f"cgo ({app.at('cgo')})"),
             "MAIN_PACKAGE": Value(app.main_package, f"main_package ({app.at('main_package')})"),
         }, refs)
-        set_cache(app, t, repository, "")
+        set_cache(app, t, app_repository(app, env), "")
         targets.append(t)
-    return targets
+    return targets, generated

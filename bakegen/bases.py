@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from .errors import BakegenError, did_you_mean
 from .model import Definitions, Image, Ref, Runtime, Target, Toolchain, Value
 from .platforms import ARCHES, BUILD_MACHINES, Suite, cgo_platforms, go_archive, protoc_archive, suite
+from .schema import fill
 from .tags import check_path, check_tag, runtime_tag, variant_suffix
 from .targets import describe, mirror, new_target, set_args, set_cache
 from .versions import ALIAS_KINDS, GoVersion, version_tags
@@ -52,7 +53,7 @@ def variants(image: Toolchain | Runtime) -> list[Suite]:
 
 
 def _base_image(image: Toolchain | Runtime, s: Suite) -> Value:
-    return Value(image.base_image.replace("{suite}", s.name),
+    return Value(fill(image.base_image, "base_image", image.at("base_image"), suite=s.name),
                  f"base_image with suite {s.name} ({image.at('base_image')})")
 
 

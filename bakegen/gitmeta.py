@@ -24,6 +24,7 @@ from .tags import release_version
 CI_BRANCH_VARIABLES = (
     ("GITHUB_HEAD_REF", "GitHub Actions, pull request"),
     ("GITHUB_REF_NAME", "GitHub Actions"),
+    ("GITHUB_REF", "GitHub Actions"),
     ("CI_COMMIT_REF_NAME", "GitLab CI"),
     ("DRONE_BRANCH", "Drone"),
     ("BRANCH_NAME", "Jenkins (multibranch)"),
@@ -57,8 +58,9 @@ def ci_branch(env: Mapping[str, str]) -> tuple[str, str] | None:
     for name, system in CI_BRANCH_VARIABLES:
         value = env.get(name, "").strip()
         if value:
-            if name == "GIT_BRANCH":
-                value = value.removeprefix("refs/heads/").removeprefix("origin/")
+            if name in ("GIT_BRANCH", "GITHUB_REF"):  # refs/heads/main, origin/main, refs/tags/v1.2.0
+                for prefix in ("refs/heads/", "refs/tags/", "refs/pull/", "origin/"):
+                    value = value.removeprefix(prefix)
             return value, f"${name} ({system}; HEAD is detached)"
     return None
 
@@ -138,7 +140,9 @@ def read(repo: Path, env: Mapping[str, str], *, branch: str | None = None, commi
     stamp = _stamp(full, info[1] if info else None, dirty, env, now)
     sources["time"] = stamp.source
     timestamp = dt.datetime.fromtimestamp(stamp.epoch, dt.UTC).strftime("%Y%m%d%H%M")
-    state = GitState(branch=branch, commit=full, dirty=dirty, version_tag=version_tag, timestamp=timestamp)
+    releases = tuple(t for t in _git(top, "tag", "--list").stdout.split() if release_version(t)) if top else ()
+    state = GitState(branch=branch, commit=full, dirty=dirty, version_tag=version_tag, timestamp=timestamp,
+                     releases=releases)
     return GitMeta(state, stamp, sources, top)
 
 

@@ -30,14 +30,26 @@ from .dockerargs import declared_args
 from .errors import BakegenError, did_you_mean
 from .model import App, Definitions, Image, Project, Runtime, Toolchain
 from .platforms import canonical_platform
-from .schema import COMMON_KEYS, DEFAULT_ENVS, KIND_KEYS, KINDS, PROJECT_KEYS, REQUIRED, Keys, check_name
+from .schema import (
+    COMMON_KEYS,
+    DEFAULT_ENVS,
+    GENERATED_ARGS,
+    IMAGE_FILE,
+    KIND_KEYS,
+    KINDS,
+    LATEST_ENVS,
+    PROJECT_FILE,
+    PROJECT_KEYS,
+    REQUIRED,
+    Keys,
+    check_name,
+    fill,
+)
 from .tags import check_registry
 
 if TYPE_CHECKING:
     import jinja2
 
-PROJECT_FILE = "bakegen.hcl"
-IMAGE_FILE = "image.hcl"
 INIT_HINT = "`bakegen init` writes definitions for this repository (`bakegen init --app NAME` for a service)"
 TYPES: dict[str, type[Image]] = {"toolchain": Toolchain, "runtime": Runtime, "app": App}
 _HERE = Path(__file__).resolve().parent
@@ -83,6 +95,8 @@ def definitions_folder(cwd: Path, given: Path | None, source: str = "--definitio
     local = cwd / "bake"
     if (local / PROJECT_FILE).is_file():
         return Folder(local, "bake", False)
+    if local.is_dir():
+        raise BakegenError(f"bake/ has no {PROJECT_FILE}, so it holds no definitions bakegen reads; {INIT_HINT}")
     return Folder(package_path("bake"), "bake", True)
 
 
@@ -98,6 +112,7 @@ def load(folder: Path, shown: str) -> Definitions:
     """Read and validate every definition in ``folder``. ``shown`` is the folder's name in the
     bake file and in messages (``bake``), so the output does not depend on where bakegen runs."""
     project = _project(_parse(folder / PROJECT_FILE, f"{shown}/{PROJECT_FILE}"), f"{shown}/{PROJECT_FILE}")
+    _unread(folder, shown)
     images: list[Image] = []
     for path in sorted(folder.glob(f"*/{IMAGE_FILE}")):
         sub = f"{shown}/{path.parent.name}"
@@ -110,6 +125,17 @@ def load(folder: Path, shown: str) -> Definitions:
         raise BakegenError(f'image "{dupes[0]}" is defined twice')
     go, protoc = offline_tables(folder, images_checksums(images), shown)
     return Definitions(project=project, images=tuple(images), checksums_go=go, checksums_protoc=protoc, folder=shown)
+
+
+def _unread(folder: Path, shown: str) -> None:
+    """A file that looks like a definition but is not where bakegen reads one is an error: the
+    image it defines would silently never be built."""
+    for path in glob(folder, "**/*.hcl"):
+        rel = path.relative_to(folder)
+        if rel.as_posix() != PROJECT_FILE and not (len(rel.parts) == 2 and rel.name == IMAGE_FILE):
+            raise BakegenError(f"{shown}/{rel.as_posix()} is not read: bakegen reads {shown}/{PROJECT_FILE} and one "
+                               f"{IMAGE_FILE} per image folder ({shown}/<image>/{IMAGE_FILE}); move its blocks "
+                               "there")
 
 
 def _apply(schema: Keys, body: hcl.Body, shown: str, what: str,
@@ -221,21 +247,23 @@ def _image(name: str, kind: str, block: hcl.Block, *, folder: Path, shown: str, 
     # where bake runs (the folder above the definitions).
     context_path = (folder / v["context"]).resolve()
     context = posixpath.normpath(posixpath.join(shown, v["context"]))
-    if kind == "app" and "dockerfile" not in where and (context_path / "Dockerfile").is_file():
-        dockerfile_path, dockerfile_shown = context_path / "Dockerfile", posixpath.join(context, "Dockerfile")
+    if v["dockerfile"] is None:  # an app that builds with the Dockerfile bakegen generates
+        if (folder / "Dockerfile").is_file():
+            raise BakegenError(f'{shown}/Dockerfile is not used: app "{name}" builds with the Dockerfile bakegen '
+                               'generates (in the bake file); delete it, or set dockerfile = "Dockerfile" to build '
+                               "with yours", where["image"])
+        v.update(dockerfile="", dockerfile_args=GENERATED_ARGS,
+                 dockerfile_required_args=frozenset({"TOOLCHAIN_IMAGE", "RUNTIME_IMAGE"}))
     else:
-        dockerfile_path = folder / v["dockerfile"]
-        dockerfile_shown = posixpath.normpath(posixpath.join(shown, v["dockerfile"]))
-    text = read_text(dockerfile_path, dockerfile_shown) if dockerfile_path.is_file() else None
-    if text is None:
-        raise BakegenError(f'image "{name}": Dockerfile {dockerfile_shown} does not exist',
-                           where.get("dockerfile", where["image"]))
-    v["dockerfile_args"], v["dockerfile_required_args"] = declared_args(text)
+        shown_file = posixpath.normpath(posixpath.join(shown, v["dockerfile"]))
+        text = read_text(folder / v["dockerfile"], shown_file) if (folder / v["dockerfile"]).is_file() else None
+        if text is None:
+            raise BakegenError(f'image "{name}": Dockerfile {shown_file} does not exist',
+                               where.get("dockerfile", where["image"]))
+        v["dockerfile_args"], v["dockerfile_required_args"] = declared_args(text)
+        v["dockerfile"] = posixpath.relpath(shown_file, context)
     if kind == "app":
-        v["envs"] = _envs(name, v, where)
-        configs = [v["config"].replace("{env}", e) for e in v["envs"]]
-        v["context_files"] = frozenset(c for c in configs if (context_path / c).is_file())
-        v["context_present"] = context_path.is_dir()
+        _app_values(name, v, where, context_path)
 
     def inherit(key: str, check: Any = None) -> Any:
         value = getattr(project, key) if v[key] is None else v[key]
@@ -243,9 +271,23 @@ def _image(name: str, kind: str, block: hcl.Block, *, folder: Path, shown: str, 
 
     v.update(platforms=inherit("platforms", _platforms), network=inherit("network", _network),
              extra_hosts=inherit("extra_hosts"), registry_cache=inherit("registry_cache"),
-             folders=_folders(v.pop("contexts"), shown, where.get("contexts", where["image"])),
-             context=context, dockerfile=posixpath.relpath(dockerfile_shown, context))
+             folders=_folders(v.pop("contexts"), shown, where.get("contexts", where["image"])), context=context)
     return TYPES[kind](name=name, folder=shown, where=where, **v)
+
+
+def _app_values(name: str, v: dict[str, Any], where: dict[str, str], context: Path) -> None:
+    """An app's envs and the defaults that depend on them, and the files of its context that
+    generation checks: each env's config file, go.mod, the main package's .go files."""
+    v["envs"] = _envs(name, v, where)
+    if v["latest_envs"] is None:
+        v["latest_envs"] = tuple(e for e in v["envs"] if e in LATEST_ENVS)
+    wanted = [posixpath.normpath(fill(v["config"], "config", where.get("config"), env=e, app=name))
+              for e in v["envs"] if v["config"]]
+    main = (context / v["main_package"]).resolve()
+    found = {c for c in [*wanted, "go.mod"] if (context / c).is_file()}
+    if main.is_dir() and main.is_relative_to(context):
+        found |= {p.relative_to(context).as_posix() for p in glob(main, "*.go")}
+    v["context_files"], v["context_present"] = frozenset(found), context.is_dir()
 
 
 # ---------------------------------------------------------------- checksums
@@ -303,6 +345,18 @@ def templates() -> jinja2.Environment:
 def glob(folder: Path, pattern: str) -> list[Path]:
     """The paths below ``folder`` that match ``pattern``, sorted."""
     return sorted(folder.glob(pattern))
+
+
+def main_package(context: Path, app: str) -> str:
+    """Where a service's main package is, relative to its source: the top folder when a .go file
+    there says ``package main``, else ``cmd/<app>``, else the one ``cmd/*`` folder that has one."""
+    def has_main(folder: Path) -> bool:
+        return any(re.search(r"(?m)^package main\b", read_text(p) or "") for p in glob(folder, "*.go"))
+
+    if has_main(context):
+        return "."
+    found = [p.relative_to(context).as_posix() for p in glob(context, "cmd/*") if p.is_dir() and has_main(p)]
+    return f"cmd/{app}" if f"cmd/{app}" in found else (found[0] if len(found) == 1 else ".")
 
 
 def folder_files(folder: Path) -> dict[str, str]:

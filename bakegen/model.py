@@ -87,6 +87,8 @@ class Runtime(Image):
 
 @dataclass(frozen=True, kw_only=True)
 class App(Image):
+    """An app; ``dockerfile`` is "" when it builds with the Dockerfile bakegen generates."""
+
     kind: ClassVar[Kind] = "app"
     envs: tuple[str, ...]
     toolchain: str  # an image defined beside it, or a published reference
@@ -94,13 +96,20 @@ class App(Image):
     toolchain_variant: str
     runtime: str
     runtime_variant: str
+    runtime_static: bool | None  # None: as the runtime's definition or tag says
     cgo: bool
     config: str  # the config file for an env, relative to the context: "etc/app_{env}.yaml"
+    config_dir: str  # the folder copied to /app/<config_dir>; "": only the env's config file
+    binary: str  # the binary's path in the image: "/app/{app}"
+    command: tuple[str, ...] | None  # the binary's arguments; None: -f /app/{config} (none without config)
+    expose: tuple[str, ...]
+    healthcheck: tuple[str, ...]  # exec form; empty: none
+    healthcheck_interval: str
     latest_envs: tuple[str, ...]
     latest_branches: tuple[str, ...]
     short_length: int
     main_package: str
-    context_files: frozenset[str]  # config files found in the context ("etc/app_dev.yaml")
+    context_files: frozenset[str]  # the files found in the context that bakegen checks (configs, go.mod)
     context_present: bool  # the context folder exists where bakegen runs
 
 
@@ -155,6 +164,31 @@ class Context(NamedTuple):
     path: str | None = None
 
 
+class EnvStage(NamedTuple):
+    """One env's last stage of a generated app Dockerfile: what starts the service there."""
+
+    env: str
+    stage: str  # "env-dev": the bake target's `target`
+    environment: tuple[tuple[str, str], ...]  # ENV: APP, APP_ENV, APP_CONFIG
+    copies: tuple[str, ...]  # context files copied below /app for this env only
+    command: tuple[str, ...]  # CMD: the binary's arguments
+    healthcheck: tuple[str, ...]  # HEALTHCHECK CMD (exec form); empty: none
+
+
+class AppDockerfile(NamedTuple):
+    """The Dockerfile bakegen generates for an app (``templates/app.Dockerfile.j2``), written into
+    the bake file once per app (``dockerfile-inline`` of a target its env targets inherit)."""
+
+    app: str
+    binary: str  # its path in the image
+    main_package: str  # relative to the context, "./"-less: "." or "cmd/svc"
+    cgo: bool
+    copies: tuple[str, ...]  # context folders or files copied below /app for every env
+    expose: tuple[str, ...]
+    healthcheck_interval: str
+    envs: tuple[EnvStage, ...]
+
+
 @dataclass(eq=False, repr=False)
 class Target:
     name: str
@@ -175,6 +209,8 @@ class Target:
     network: str = ""
     extra_hosts: dict[str, str] = field(default_factory=dict)
     cache: Ref | None = None  # the registry cache ref: cache-from it, cache-to it with mode=max
+    inherits: str = ""  # the target holding the generated Dockerfile ("_ci-demo-go")
+    stage: str = ""  # the Dockerfile stage to build (bake's `target`)
 
 
 class Variable(NamedTuple):
@@ -191,6 +227,7 @@ class BakeFile:
     groups: dict[str, list[str]]
     targets: list[Target]
     warnings: list[str] = field(default_factory=list)
+    dockerfiles: dict[str, AppDockerfile] = field(default_factory=dict)  # target name -> generated Dockerfile
 
     def target(self, name: str) -> Target | None:
         return next((t for t in self.targets if t.name == name), None)
@@ -204,6 +241,7 @@ class GitState(NamedTuple):
     dirty: bool
     version_tag: str | None  # a semver git tag exactly at the commit (v1.4.2), if any
     timestamp: str  # YYYYmmddHHMM, UTC
+    releases: tuple[str, ...] = ()  # every semver tag of the repository: which release is newest
 
     def short(self, length: int) -> str:
         return self.commit[:length]

@@ -16,6 +16,7 @@ def write_atomic_bytes(path: Path, data: bytes, *, mode: int | None = None, quie
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         if mode is None:
             mode = path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask()
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

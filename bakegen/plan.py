@@ -140,9 +140,15 @@ def plan(defs: Definitions, today: dt.date, ov: Overrides | None = None) -> Bake
     by_image = {i.name: base_targets(i, defs) for i in defs.images if not isinstance(i, App)}
     made = [m for ms in by_image.values() for m in ms]
     apps = [i for i in defs.images if isinstance(i, App)]
-    targets = [m.target for m in made] + [t for app in apps for t in app_targets(app, defs, by_image)]
+    targets = [m.target for m in made]
+    dockerfiles = {}
+    for app in apps:
+        app_made, generated = app_targets(app, defs, by_image)
+        targets += app_made
+        dockerfiles.update(generated)
     check_references(targets, defs)
     targets = sorted(_select(targets, ov), key=lambda t: t.name)
+    dockerfiles = {name: d for name, d in sorted(dockerfiles.items()) if any(t.inherits == name for t in targets)}
     groups: dict[str, list[str]] = {}
     several = {name for name, ms in by_image.items() if len(ms) > 1} | {a.name for a in apps if len(a.envs) > 1}
     for t in targets:
@@ -155,4 +161,4 @@ def plan(defs: Definitions, today: dt.date, ov: Overrides | None = None) -> Bake
     groups["base"] = [t.name for t in targets if t.kind != "app"]
     groups["default"] = [t.name for t in targets]
     groups = {k: v for k, v in sorted(groups.items()) if v or k == "default"}
-    return BakeFile([registry_variable(defs.project.registry)], groups, targets, _warnings(made, today))
+    return BakeFile([registry_variable(defs.project.registry)], groups, targets, _warnings(made, today), dockerfiles)

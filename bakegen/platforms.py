@@ -105,9 +105,10 @@ SUITES: dict[str, Suite] = {
 
 
 def suite(name: str) -> Suite:
+    """A Debian suite by its name (``bookworm``) or its tag suffix (``debian12``)."""
     try:
-        return SUITES[name]
-    except KeyError:
+        return SUITES[name] if name in SUITES else next(s for s in SUITES.values() if f"debian{s.number}" == name)
+    except StopIteration:
         raise BakegenError(
             f'unknown Debian suite "{name}"{did_you_mean(name, SUITES)}; known: {", ".join(SUITES)}'
         ) from None

@@ -14,7 +14,7 @@ import re
 import unicodedata
 from typing import TYPE_CHECKING, Any
 
-from .model import BakeFile, Context, Ref, Target, Variable
+from .model import AppDockerfile, BakeFile, Context, Ref, Target, Variable
 
 if TYPE_CHECKING:
     import jinja2
@@ -89,8 +89,14 @@ def shape(t: Target, *, per_build: bool = False) -> dict[str, Any]:
     ``bakegen meta`` adds (tags, args, labels)."""
     d: dict[str, Any] = {}
     if not per_build:
-        d.update(description=template_escape(t.description), context=template_escape(t.context),
-                 dockerfile=template_escape(t.dockerfile))
+        d["description"] = template_escape(t.description)
+        if t.inherits:
+            d["inherits"] = [template_escape(t.inherits)]
+        d["context"] = template_escape(t.context)
+        if t.stage:
+            d["target"] = template_escape(t.stage)
+        else:
+            d["dockerfile"] = template_escape(t.dockerfile)
         if t.contexts:
             d["contexts"] = dict(sorted((ref(c.name), _context(c)) for c in t.contexts))
         d["platforms"] = [template_escape(p) for p in t.platforms]
@@ -125,10 +131,30 @@ def _variable(v: Variable) -> dict[str, Any]:
     return d
 
 
+def dockerfile(env: jinja2.Environment, d: AppDockerfile) -> str:
+    """The text of a generated app Dockerfile (``templates/app.Dockerfile.j2``)."""
+    return _render(env, "app.Dockerfile.j2", d=d)
+
+
+def _dockerfiles(env: jinja2.Environment, bake: BakeFile) -> dict[str, dict[str, Any]]:
+    """The targets that hold the generated Dockerfiles, as bake's JSON."""
+    return {name: {"dockerfile-inline": template_escape(dockerfile(env, d))} for name, d in bake.dockerfiles.items()}
+
+
+def _heredoc(template: str) -> str:
+    marker = "EOT"
+    while marker in template.splitlines():
+        marker += "_"
+    return f"<<{marker}\n{template}{marker}"
+
+
 def _hcl_value(key: str, value: Any) -> str:
-    """An attribute's value as the HCL file writes it: maps and ``tags`` one entry per line."""
+    """An attribute's value as the HCL file writes it: maps and ``tags`` one entry per line, an
+    inline Dockerfile as a heredoc."""
     if value is True:
         return "true"
+    if key == "dockerfile-inline":
+        return _heredoc(value)
     if isinstance(value, str):
         return hcl_quote(value)
     if isinstance(value, dict):
@@ -138,7 +164,8 @@ def _hcl_value(key: str, value: Any) -> str:
     return "[" + ", ".join(hcl_quote(v) for v in value) + "]"
 
 
-FILTERS = {"hcl": hcl_string, "hcl_comment": hcl_escape, "hcl_list": hcl_list, "hcl_value": _hcl_value}
+FILTERS = {"hcl": hcl_string, "hcl_comment": hcl_escape, "hcl_list": hcl_list, "hcl_value": _hcl_value,
+           "json": lambda v: json.dumps(list(v))}
 
 
 def _render(env: jinja2.Environment, template: str, **context: Any) -> str:
@@ -147,20 +174,21 @@ def _render(env: jinja2.Environment, template: str, **context: Any) -> str:
 
 
 def render_hcl(env: jinja2.Environment, bake: BakeFile, command: str) -> str:
-    return _render(env, "docker-bake.hcl.j2", bake=bake, command=command, header=HEADER)
+    return _render(env, "docker-bake.hcl.j2", bake=bake, command=command, header=HEADER,
+                   dockerfiles=_dockerfiles(env, bake))
 
 
 def render_meta_hcl(env: jinja2.Environment, meta: BakeFile, command: str) -> str:
     return _render(env, "meta.hcl.j2", bake=meta, command=command)
 
 
-def render_json(bake: BakeFile, *, per_build: bool = False) -> str:
+def render_json(env: jinja2.Environment, bake: BakeFile, *, per_build: bool = False) -> str:
     doc: dict[str, Any] = {}
     if bake.variables:
         doc["variable"] = {v.name: _variable(v) for v in bake.variables}
     if bake.groups:
         doc["group"] = {name: {"targets": names} for name, names in bake.groups.items()}
-    doc["target"] = {t.name: shape(t, per_build=per_build) for t in bake.targets}
+    doc["target"] = {**_dockerfiles(env, bake), **{t.name: shape(t, per_build=per_build) for t in bake.targets}}
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 

@@ -11,8 +11,24 @@ from typing import Any
 from .errors import BakegenError
 
 Convert = Callable[[Any, str], Any]
+PROJECT_FILE = "bakegen.hcl"  # a definitions folder: bakegen.hcl, and <image>/image.hcl for each image
+IMAGE_FILE = "image.hcl"
 # Image, app and env names: they become target names, repository path parts and tag parts.
 NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
+
+
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def fill(text: str, key: str, where: str | None, **fields: str) -> str:
+    """``text`` (a definition's ``key``) with its ``{field}``s filled in; any other ``{name}`` is
+    an error naming the ones ``key`` knows."""
+    def one(m: re.Match[str]) -> str:
+        if m[1] not in fields:
+            known = ", ".join(f"{{{f}}}" for f in fields) or "none"
+            raise BakegenError(f'{key} "{text}": unknown placeholder {m[0]}; known here: {known}', where)
+        return fields[m[1]]
+    return _PLACEHOLDER.sub(one, text)
 
 
 def check_name(name: str, what: str, where: str | None) -> str:
@@ -88,7 +104,7 @@ COMMON_KEYS: Keys = {
 KIND_KEYS: dict[str, Keys] = {
     "toolchain": {
         "versions": (as_strs, REQUIRED),
-        "variants": (as_strs, ("bullseye",)),
+        "variants": (as_strs, ("bookworm",)),
         "aliases": (as_strs, ("minor",)),
         "base_image": (as_str, "debian:{suite}-slim"),
         "go_download_url": (as_str, "https://dl.google.com/go"),
@@ -101,28 +117,38 @@ KIND_KEYS: dict[str, Keys] = {
         "protoc_checksums": (as_map_of_maps, ()),
     },
     "runtime": {
-        "variants": (as_strs, ("bullseye",)),
+        "variants": (as_strs, ("bookworm",)),
         "base_image": (as_str, "debian:{suite}-slim"),
         "tag_prefix": (as_str, ""),
         "static": (as_bool, False),
     },
     "app": {
+        "dockerfile": (as_str, None),  # None: the Dockerfile bakegen generates (in the bake file)
         "env": (as_str, None),
-        "envs": (as_strs, None),
+        "envs": (as_strs, None),  # None: DEFAULT_ENVS
         "toolchain": (as_str, ""),
         "toolchain_version": (as_str, ""),
         "toolchain_variant": (as_str, ""),
         "runtime": (as_str, ""),
         "runtime_variant": (as_str, ""),
+        "runtime_static": (as_bool, None),  # None: as the runtime says (its definition, or its tag)
         "cgo": (as_bool, False),
         "config": (as_str, "etc/app_{env}.yaml"),
-        "latest_envs": (as_strs, ("prd",)),
+        "config_dir": (as_str, None),  # None: the config file's folder; "": the env's file alone
+        "binary": (as_str, "/app/{app}"),
+        "command": (as_strs, None),  # None: ["-f", "/app/{config}"] with a config, else []
+        "expose": (as_strs, ()),
+        "healthcheck": (as_strs, ()),  # exec form; empty: no HEALTHCHECK
+        "healthcheck_interval": (as_str, "30s"),
+        "latest_envs": (as_strs, None),  # None: the envs among LATEST_ENVS
         "latest_branches": (as_strs, ("main", "master")),
         "short_length": (as_int, 7),
         "main_package": (as_str, "."),
     },
 }
 KINDS = tuple(KIND_KEYS)
+# The ARGs of the Dockerfile bakegen generates for an app (``templates/app.Dockerfile.j2``).
+GENERATED_ARGS = frozenset({"TOOLCHAIN_IMAGE", "RUNTIME_IMAGE", "GIT_BRANCH", "GIT_COMMIT_ID", "VERSION"})
 
 
 def defaults(kind: str | None = None) -> dict[str, Any]:
@@ -130,3 +156,4 @@ def defaults(kind: str | None = None) -> dict[str, Any]:
     keys = PROJECT_KEYS if kind is None else {**COMMON_KEYS, **KIND_KEYS[kind]}
     return {key: default for key, (_, default) in keys.items() if default is not REQUIRED}
 DEFAULT_ENVS = ("dev",)
+LATEST_ENVS = ("prd", "prod", "production")  # the envs that get `latest` unless latest_envs says

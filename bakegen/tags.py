@@ -105,6 +105,17 @@ def variant_suffix(suite_number: int) -> str:
     return f"debian{suite_number}"
 
 
+def published_variant(ref: Ref) -> tuple[str | None, bool | None]:
+    """What a published base's tag says, read by the rules bakegen tags its own bases by: the
+    Debian suite (``...-debian12``: ``debian12``) and, for a runtime, whether it is static (a tag
+    that names a suite is static when it has ``static-`` before the suite: ``static-debian12``);
+    None where the tag does not say (``1.24``, a digest)."""
+    m = re.search(r"(?:^|-)(debian\d+)$", ref.tag)
+    if m is None:
+        return None, None
+    return m[1], ref.tag[: m.start(1)].rstrip("-").split("-")[-1] == "static"
+
+
 def runtime_tag(prefix: str, suffix: str, where: str) -> str:
     """A runtime image's tag: the variant suffix behind the definition's ``tag_prefix``."""
     return check_tag(f"{prefix}{suffix}", where)
@@ -159,26 +170,33 @@ def app_tags(git: GitState, short_length: int, env: str, latest_envs: tuple[str,
     if git.dirty:
         return tags
     if git.version_tag:
-        tags.extend(release_tags(git.version_tag))
+        tags.extend(release_tags(git.version_tag, git.releases))
     if env in latest_envs and git.branch in latest_branches:
         tags.append(Alias("latest", f"latest: env {env!r} is in latest_envs and branch "
                                     f"{git.branch!r} is in latest_branches"))
     return tags
 
 
-def release_tags(git_tag: str) -> list[Alias]:
-    """A semver git tag (``v1.4.2``) gives ``1.4.2``, ``1.4`` and ``1``; a pre-release
-    (``v1.5.0-rc.1``) only its full version; ``v0.x`` gets no ``0``. Build metadata (``+...``) is
-    dropped: ``+`` is not allowed in a tag."""
+def release_tags(git_tag: str, releases: tuple[str, ...] = ()) -> list[Alias]:
+    """A semver git tag (``v1.4.2``) gives ``1.4.2``, and ``1.4`` and ``1`` when it is the newest
+    stable release of that line among ``releases`` (the repository's semver tags), as the base
+    images' aliases move: a backport (``v1.2.1`` after ``v1.3.0``) gets ``1.2.1`` and ``1.2``,
+    never ``1``. A pre-release (``v1.5.0-rc.1``) gets only its full version; ``v0.x`` no ``0``.
+    Build metadata (``+...``) is dropped: ``+`` is not allowed in a tag."""
     v = release_version(git_tag)
     if v is None:
         return []
-    major, minor, pre = str(v.major), str(v.minor), v.prerelease or ""
-    full = f"{major}.{minor}.{v.patch}"
-    why = f"git tag {git_tag} at the commit"
-    if pre:
-        return [Alias(sanitize(f"{full}-{pre}"), f"{why} (a pre-release gets only its full version)")]
-    tags = [Alias(full, why), Alias(f"{major}.{minor}", why)]
-    if major != "0":  # 0.x promises no compatibility, so no "0" alias
-        tags.append(Alias(major, why))
-    return tags
+    full, why = f"{v.major}.{v.minor}.{v.patch}", f"git tag {git_tag} at the commit"
+    if v.prerelease:
+        return [Alias(sanitize(f"{full}-{v.prerelease}"), f"{why} (a pre-release gets only its full version)")]
+    stable = [r for r in map(release_version, releases) if r is not None and not r.prerelease] + [v]
+    aliases, held = [], []
+    for alias, line in ((f"{v.major}.{v.minor}", (v.major, v.minor)), (str(v.major), (v.major,))):
+        newest = max(r for r in stable if (r.major, r.minor)[: len(line)] == line)
+        if v.major == 0 and len(line) == 1:
+            continue  # 0.x promises no compatibility, so no "0" alias
+        if newest > v:
+            held.append(f"not {alias}: v{newest} is newer")
+        else:
+            aliases.append(Alias(alias, f"{why}, the newest release of {alias}"))
+    return [Alias(full, "; ".join([why, *held])), *aliases]

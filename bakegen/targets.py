@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from .errors import BakegenError
 from .model import Context, Definitions, Image, Ref, Target, Value
+from .schema import fill
 from .tags import cache_tag
 
 OCI = "org.opencontainers.image."
@@ -16,10 +17,7 @@ BUILDKIT_ARGS = frozenset({"SOURCE_DATE_EPOCH"})
 
 def describe(image: Image, **fields: str) -> str:
     """The image's description with its ``{field}``s filled in."""
-    text = image.description
-    for name, value in fields.items():
-        text = text.replace("{" + name + "}", value)
-    return text
+    return fill(image.description, "description", image.at("description"), **fields)
 
 
 def new_target(image: Image, defs: Definitions, name: str, description: str, version: str | None) -> Target:

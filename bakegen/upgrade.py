@@ -1,6 +1,7 @@
-"""``bakegen lock --upgrade``: the definition text with each Go version moved to its line's
-newest release. Pure: edits only the string literals of ``versions`` in image blocks, found by
-the HCL reader's spans, so comments, layout and every other value stay byte for byte."""
+"""Edits of a definition's text: ``bakegen lock --upgrade`` moves each Go version to its line's
+newest release, ``init`` sets the lists of the definitions it copies. Pure: edits only the values
+it names, found by the HCL reader's spans, so comments, layout and every other value stay byte
+for byte."""
 
 from __future__ import annotations
 
@@ -23,4 +24,14 @@ def upgraded(text: str, filename: str, pairs: Sequence[tuple[str, str]]) -> str:
                 edits.append((item.span.start, item.span.end, hcl_string(new[item.value])))
     for start, end, replacement in sorted(edits, reverse=True):
         text = text[:start] + replacement + text[end:]
+    return text
+
+
+def replaced(text: str, filename: str, key: str, values: Sequence[str]) -> str:
+    """``text`` with the value of ``key`` in every image block replaced by the list ``values``
+    (``init`` sets ``variants`` and ``versions`` of the definitions it copies), nothing else moved."""
+    spans = [a.expr.span for b in hcl.parse(text, filename).blocks
+             if b.type == "image" and (a := b.body.attributes.get(key)) is not None]
+    for span in sorted(spans, key=lambda s: s.start, reverse=True):
+        text = text[:span.start] + "[" + ", ".join(hcl_string(v) for v in values) + "]" + text[span.end:]
     return text

@@ -23,7 +23,7 @@ def _isolated_env(monkeypatch, tmp_path_factory):
     template cache lives in a private per-session temp folder."""
     for name in list(os.environ):
         if name.startswith("BAKEGEN_") or name in {
-            "GITHUB_HEAD_REF", "GITHUB_REF_NAME", "CI_COMMIT_REF_NAME", "DRONE_BRANCH",
+            "GITHUB_HEAD_REF", "GITHUB_REF_NAME", "GITHUB_REF", "CI_COMMIT_REF_NAME", "DRONE_BRANCH",
             "BRANCH_NAME", "GIT_BRANCH", "SOURCE_DATE_EPOCH", "REGISTRY",
         }:
             monkeypatch.delenv(name, raising=False)
@@ -141,3 +141,27 @@ def targets_of(text: str) -> dict:
 def attribute_names(text: str) -> dict[str, set[str]]:
     """The attribute names each target block uses, as Go's HCL reads them."""
     return {name: set(body) for name, body in targets_of(text).items()}
+
+
+def building_targets(text: str) -> dict:
+    """The targets of a bake file that build an image, each with what it inherits merged in as
+    bake merges it (its own attributes win): the generated Dockerfile (``dockerfile-inline``) of
+    an app's ``_<app>`` target lands in each of its env targets. The ``_<app>`` holders are left out."""
+    targets = targets_of(text)
+    out = {}
+    for name, t in targets.items():
+        if name.startswith("_"):
+            continue
+        merged: dict = {}
+        for parent in t.get("inherits", []):
+            merged.update(targets[parent])
+        out[name] = {**merged, **t}
+    return out
+
+
+def dockerfile_text(target: dict, root: Path) -> tuple[str, str]:
+    """(where it is, its text): a target's Dockerfile, generated (inline) or a file."""
+    if "dockerfile-inline" in target:
+        return f"dockerfile-inline of {target.get('inherits', ['?'])[0]}", target["dockerfile-inline"]
+    path = root / target["context"] / target.get("dockerfile", "Dockerfile")
+    return str(path), path.read_text()

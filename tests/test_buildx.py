@@ -43,7 +43,8 @@ def test_print_resolves_every_target(files):
     app = t["ci-demo-go-prd"]
     assert app["tags"] == [f"harbor.bdser.cc/prd/ci-demo-go:main-{sha[:7]}-202507012320",
                            "harbor.bdser.cc/prd/ci-demo-go:latest"]
-    assert app["args"]["APP_ENV"] == "prd" and app["args"]["APP"] == "ci-demo-go"
+    assert app["target"] == "env-prd" and app["dockerfile-inline"] == t["ci-demo-go-dev"]["dockerfile-inline"]
+    assert 'CMD ["-f", "/app/etc/app_prd.yaml"]' in app["dockerfile-inline"]  # inherited, and read as written
     assert app["args"]["GIT_COMMIT_ID"] == sha[:7] and app["args"]["SOURCE_DATE_EPOCH"] == "1751412000"
     assert app["args"]["TOOLCHAIN_IMAGE"] == "harbor.bdser.cc/common/tools/golang:1.24.2"
     assert app["contexts"] == {"harbor.bdser.cc/common/tools/golang:1.24.2": "target:golang-tools",

@@ -17,7 +17,8 @@ def output():
 
 @pytest.fixture(scope="module")
 def targets(output):
-    return targets_of(output)
+    """The targets that build an image (not ``_ci-demo-go``, which holds the app's Dockerfile)."""
+    return {name: t for name, t in targets_of(output).items() if not name.startswith("_")}
 
 
 def test_committed_bake_file_is_the_output(output):
@@ -102,12 +103,26 @@ def test_app_builds_from_the_base_targets_of_the_same_run(targets, env):
     t = targets[f"ci-demo-go-{env}"]
     tools, runtime = f"{SEED_TOOLS}:1.24.2", "REGISTRY/common/runtime/golang:debian11"
     assert t["contexts"] == {tools: "target:golang-tools", runtime: "target:golang-runtime"}
-    assert t["args"] == {"APP": "ci-demo-go", "APP_ENV": env, "APP_CONFIG": f"etc/app_{env}.yaml",
-                         "CGO_ENABLED": "0", "MAIN_PACKAGE": ".", "TOOLCHAIN_IMAGE": tools, "RUNTIME_IMAGE": runtime}
+    assert t["args"] == {"TOOLCHAIN_IMAGE": tools, "RUNTIME_IMAGE": runtime}
     assert "tags" not in t  # per commit: bakegen meta
     assert t["context"] == "examples/repos/ci-demo-go"
-    assert t["dockerfile"] == "../../../bake/ci-demo-go/Dockerfile"
+    # the Dockerfile bakegen generates: one per app, its env's stage
+    assert t["inherits"] == ["_ci-demo-go"] and t["target"] == f"env-{env}" and "dockerfile" not in t
     assert set(t["platforms"]) <= set(targets["golang-tools"]["platforms"])
+
+
+def test_the_app_starts_as_the_seed_starts_it(output):
+    """`/app/ci-demo-go -f /app/etc/app_<env>.yaml` with the whole etc/ copied, as the seed's
+    `CMD bash -c "exec /app/$APP -f /app/etc/app_$APP_ENV.yaml"` (without bash); the healthcheck
+    only because the definition names one."""
+    text = targets_of(output)["_ci-demo-go"]["dockerfile-inline"]
+    assert 'ENTRYPOINT ["/app/ci-demo-go"]\n' in text and "-o /out/app/ci-demo-go" in text
+    assert "COPY --link --chown=65532:65532 etc /app/etc\n" in text
+    for env in ("dev", "test", "prd"):
+        stage = text.split(f"FROM app AS env-{env}\n")[1].split("\nFROM ")[0]
+        assert f'CMD ["-f", "/app/etc/app_{env}.yaml"]' in stage
+        assert f'CMD ["/app/ci-demo-go", "-healthcheck", "-f", "/app/etc/app_{env}.yaml"]' in stage
+        assert f"APP_ENV={env}" in stage
 
 
 def test_oci_labels_on_every_image(targets):
@@ -115,7 +130,7 @@ def test_oci_labels_on_every_image(targets):
         labels = t["labels"]
         for key in ("title", "description", "source", "authors"):
             assert labels[f"org.opencontainers.image.{key}"], (name, key)
-        assert labels["org.opencontainers.image.title"] == name.removesuffix(f"-{t['args'].get('APP_ENV')}")
+        assert labels["org.opencontainers.image.title"] == name.removesuffix(f"-{t.get('target', '')[4:]}")
         # revision and created change with every build: never in the committed file
         assert "org.opencontainers.image.revision" not in labels
         assert "org.opencontainers.image.created" not in labels
@@ -146,7 +161,7 @@ def test_meta_values_complete_the_app(repo):
     for t in meta.values():
         assert t["labels"]["org.opencontainers.image.revision"] == sha
         assert t["labels"]["org.opencontainers.image.created"] == "2025-07-01T23:20:00Z"
-    assert set(meta) == set(targets_of(run_bakegen(cwd=ROOT).stdout))
+    assert set(meta) == {t for t in targets_of(run_bakegen(cwd=ROOT).stdout) if not t.startswith("_")}
     for names in attribute_names(r.stdout).values():
         assert names <= BAKE_TARGET_ATTRIBUTES
 

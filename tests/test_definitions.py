@@ -142,8 +142,13 @@ def test_an_app_without_config_files(project):
     edit(project, APP, 'config = "etc/app_{env}.yaml"', 'config = ""')
     edit(project, APP, '["dev", "test", "prd"]', '["dev", "qa"]')
     r = run_bakegen(cwd=project)
+    assert r.code == 2 and 'command "/app/{config}": unknown placeholder {config}; known here: {app}, {env}' in r.stderr
+    edit(project, APP, 'command     = ["-f", "/app/{config}"]', 'command     = []')
+    edit(project, APP, '"-f", "/app/{config}"]', ']')
+    r = run_bakegen(cwd=project)
     assert r.code == 0, r
-    assert 'APP_CONFIG = ""' in r.stdout and 'target "ci-demo-go-qa"' in r.stdout
+    assert 'target "ci-demo-go-qa"' in r.stdout and "APP_CONFIG" not in r.stdout
+    assert "FROM app AS env-qa\nENV APP=ci-demo-go APP_ENV=qa\nHEALTHCHECK" in r.stdout and "CMD []\n" in r.stdout
 
 
 def test_env_and_envs_exclude_each_other(project):

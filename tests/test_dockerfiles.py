@@ -16,20 +16,20 @@ import re
 import shutil
 import stat
 import subprocess
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import dockerfile
 import pytest
-from conftest import ROOT, run_bakegen, targets_of
+from conftest import ROOT, building_targets, run_bakegen, targets_of
 
 BAKE = ROOT / "bake"
 EXAMPLE = ROOT / "examples" / "repos" / "ci-demo-go"
 NONROOT = "65532:65532"
 DEFAULT_BASE_IMAGE = "debian:bullseye-slim"
 AUTOMATIC_ARGS = {f"{side}{part}" for side in ("TARGET", "BUILD") for part in ("PLATFORM", "OS", "ARCH", "VARIANT")}
-APP_DOCKERFILE = BAKE / "ci-demo-go" / "Dockerfile"
-EXPECTED = {"golang-tools", "golang-runtime", "golang-runtime-static", "ci-demo-go"}
+EXPECTED = {"golang-tools", "golang-runtime", "golang-runtime-static"}
 NON_ROOT_IMAGES = ["golang-runtime", "golang-runtime-static", "ci-demo-go"]
 # The seed's toolchain packages (its cgo toolchain and -dev libraries).
 SEED_APT_PACKAGES = {"git", "g++", "gcc", "make", "cmake", "pkg-config", "binutils", "libc6-dev", "libstdc++6",
@@ -145,9 +145,22 @@ def shell_commands(script: str) -> list[str]:
     return names
 
 
-DOCKERFILES = sorted(BAKE.glob("*/Dockerfile"))
+# The default output and its per-build file, as bake reads them (inherits merged).
+TARGETS = building_targets(run_bakegen(cwd=ROOT).stdout)
+CGO_REPO = ROOT / "examples" / "repos" / "cgo-demo"  # a service repository: the cgo sample
+CGO_TARGETS = building_targets(run_bakegen(cwd=CGO_REPO).stdout)
+
+# The Dockerfiles bakegen generates for the apps, as files (the parser reads files).
+_GENERATED = Path(tempfile.mkdtemp(prefix="bakegen-generated-"))
+GENERATED = {}
+for _name, _target in (("ci-demo-go", TARGETS["ci-demo-go-prd"]), ("cgo-demo", CGO_TARGETS["cgo-demo"])):
+    GENERATED[_name] = _GENERATED / _name / "Dockerfile"
+    GENERATED[_name].parent.mkdir()
+    GENERATED[_name].write_text(_target["dockerfile-inline"])
+DOCKERFILES = sorted(BAKE.glob("*/Dockerfile")) + list(GENERATED.values())
 IDS = [p.parent.name for p in DOCKERFILES]
 TOOLS = BAKE / "golang-tools" / "Dockerfile"
+APP_DOCKERFILE = GENERATED["ci-demo-go"]
 
 
 def tools_df() -> Parsed:
@@ -158,10 +171,8 @@ def app_df() -> Parsed:
     return parse(APP_DOCKERFILE)
 
 
-# The default output and its per-build file, as bake reads them.
-TARGETS = targets_of(run_bakegen(cwd=ROOT).stdout)
-CGO_REPO = ROOT / "examples" / "repos" / "cgo-demo"  # a service repository: the cgo sample
-CGO_TARGETS = targets_of(run_bakegen(cwd=CGO_REPO).stdout)
+def image_dockerfile(image: str) -> Path:
+    return GENERATED.get(image) or BAKE / image / "Dockerfile"
 
 
 @pytest.fixture(scope="module")
@@ -173,12 +184,15 @@ def per_build():
 
 def dockerfile_of_target(name: str) -> Parsed:
     t = TARGETS[name]
+    if "dockerfile-inline" in t:
+        return parse(GENERATED[t["inherits"][0].removeprefix("_")])
     return parse((ROOT / t["context"] / t["dockerfile"]).resolve())
 
 
 # --------------------------------------------------------------------------- every Dockerfile
 def test_expected_dockerfiles_exist():
-    assert {p.parent.name for p in DOCKERFILES} == EXPECTED
+    """The base images' Dockerfiles are files under bake/; the apps' are generated (no copies)."""
+    assert {p.parent.name for p in BAKE.glob("*/Dockerfile")} == EXPECTED
 
 
 @pytest.mark.parametrize("path", DOCKERFILES, ids=IDS)
@@ -326,10 +340,12 @@ def test_exec_form_for_entrypoint_cmd_healthcheck(path):
 
 @pytest.mark.parametrize("image", NON_ROOT_IMAGES)
 def test_final_stage_runs_as_numeric_non_root_65532(image):
-    final = parse(BAKE / image / "Dockerfile").final
-    users = final.of("USER")
+    """The last stage (an app's env stage) or the stages it is FROM set the user and /app."""
+    df = parse(image_dockerfile(image))
+    lineage = list(reversed(df.lineage(df.final)))
+    users = [c for s in lineage for c in s.of("USER")]
     assert users and users[-1].value[0] == NONROOT
-    assert final.of("WORKDIR")[-1].value[0] == "/app"
+    assert [c for s in lineage for c in s.of("WORKDIR")][-1].value[0] == "/app"
 
 
 @pytest.mark.parametrize("image", ["golang-tools", "golang-runtime", "golang-runtime-static"])
@@ -359,7 +375,8 @@ def test_default_apps_run_on_the_debian_runtime():
     assert {"ci-demo-go-prd", "ci-demo-go-dev", "ci-demo-go-test"} == set(apps)
     for name in apps:
         t = TARGETS[name]
-        assert dockerfile_of_target(name).final.base == "${RUNTIME_IMAGE}"
+        df = dockerfile_of_target(name)
+        assert df.lineage(df.stage(t["target"]))[-1].base == "${RUNTIME_IMAGE}"
         assert t["contexts"][t["args"]["RUNTIME_IMAGE"]] == "target:golang-runtime"
     assert parse(BAKE / "golang-runtime" / "Dockerfile").final.base == "${BASE_IMAGE}"
 
@@ -388,14 +405,15 @@ def test_cgo_args_and_stages_match_the_bake_file():
     from bakegen.platforms import ARCHES
 
     app, tools = CGO_TARGETS["cgo-demo"], TARGETS["golang-tools"]
-    assert app["args"]["CGO_ENABLED"] == "1" and TARGETS["ci-demo-go-prd"]["args"]["CGO_ENABLED"] == "0"
     toolchain = app["args"]["TOOLCHAIN_IMAGE"]  # the published toolchain the base images build
     assert app["contexts"][toolchain] == f"docker-image://{toolchain}" and toolchain.startswith("REGISTRY/common/tools/golang:")
-    df = parse(CGO_REPO / app["context"] / app["dockerfile"])
+    df = parse(GENERATED["cgo-demo"])
     builder = df.stage("builder")
     assert builder.platform == "$BUILDPLATFORM" and builder.base == "${TOOLCHAIN_IMAGE}"
-    assert stage_args(builder)["CGO_ENABLED"] == "0" and {"TARGETPLATFORM", "BUILDPLATFORM"} <= set(stage_args(builder))
+    assert {"TARGETPLATFORM", "BUILDPLATFORM"} <= set(stage_args(builder))
     (build,) = [c for c in builder.of("RUN") if "go build" in run_text(c)]
+    assert "CGO_ENABLED=1 " in run_text(build) and "CGO_ENABLED=0 " in run_text(
+        next(c for c in app_df().stage("builder").of("RUN") if "go build" in run_text(c)))
     assert "${CGO_PLATFORMS:-}" in run_text(build) and "CGO_PLATFORMS" not in stage_args(builder)
     assert tools["args"]["CGO_PLATFORMS"] == CGO  # Debian's names, not bakegen's table read back
     table = dict(entry.split("=", 1) for entry in tools["args"]["CGO_PLATFORMS"].split())
@@ -433,8 +451,8 @@ def project(tmp_path):
     shutil.copytree(CGO_REPO / "bake" / "cgo-demo", app)
     hcl = (app / "image.hcl").read_text()
     for old, new in (('context     = "../.."', 'context     = "../../examples/repos/cgo-demo"'),
-                     ('"{registry}/common/tools/golang:1.24"', '"golang-tools"'),
-                     ('"{registry}/common/runtime/golang:debian11"', '"golang-runtime"')):
+                     ('"{registry}/common/tools/golang:1.24-debian12"', '"golang-tools"'),
+                     ('"{registry}/common/runtime/golang:debian12"', '"golang-runtime"')):
         assert old in hcl, old
         hcl = hcl.replace(old, new)
     (app / "image.hcl").write_text(hcl)
@@ -671,8 +689,8 @@ def test_app_bases_are_the_team_references_from_build_args():
     df = app_df()
     assert set(df.global_args) == {"TOOLCHAIN_IMAGE", "RUNTIME_IMAGE"}
     assert [(s.name, s.base, s.platform) for s in df.stages] == [
-        ("builder", "${TOOLCHAIN_IMAGE}", "$BUILDPLATFORM"), ("config", "${TOOLCHAIN_IMAGE}", "$BUILDPLATFORM"),
-        ("runtime", "${RUNTIME_IMAGE}", None)]
+        ("builder", "${TOOLCHAIN_IMAGE}", "$BUILDPLATFORM"), ("app", "${RUNTIME_IMAGE}", None),
+        ("env-dev", "app", None), ("env-test", "app", None), ("env-prd", "app", None)]
 
 
 def test_app_compile_uses_no_per_env_or_per_build_time_arg():
@@ -681,7 +699,7 @@ def test_app_compile_uses_no_per_env_or_per_build_time_arg():
     builder = app_df().stage("builder")
     build = next(c for c in builder.of("RUN") if "go build" in run_text(c))
     before = {split_arg(c.value[0])[0] for c in builder.of("ARG") if c.start_line < build.start_line}
-    assert before == {"GIT_BRANCH", "GIT_COMMIT_ID", "VERSION", "MAIN_PACKAGE", "CGO_ENABLED"} | {
+    assert before == {"GIT_BRANCH", "GIT_COMMIT_ID", "VERSION"} | {
         "TARGETPLATFORM", "BUILDPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT"}
     download = next(c for c in builder.of("RUN") if "go mod download" in run_text(c))
     assert not [c for c in builder.of("ARG") if c.start_line < download.start_line]
@@ -703,20 +721,30 @@ def test_app_builder_downloads_modules_before_copying_sources():
     assert {m["target"] for m in mounts(cmds[3]) if m.get("type") == "cache"} == {"/go/pkg/mod", "/root/.cache/go-build"}
 
 
-def test_app_final_stage():
-    final = app_df().final
-    copies = [(flag_values(c, "from"), c.value) for c in final.of("COPY")]
-    assert copies == [(["builder"], ("/out/", "/")), (["config"], ("/out/", "/"))]
-    assert all("--chown=65532:65532" in c.flags and "--link" in c.flags for c in final.of("COPY"))
-    assert env_pairs(final)["APP_CONFIG"] == "${APP_CONFIG:+/app/${APP_CONFIG}}"
-    assert [c.value for c in final.of("ENTRYPOINT")] == [("/app/service",)] and not final.of("CMD")
-    assert [c.value for c in final.of("HEALTHCHECK")] == [("CMD", "/app/service", "-healthcheck")]
-    assert [c.value for c in final.of("EXPOSE")] == [("8080",)]
+def test_app_final_stages_keep_the_services_contract():
+    """The seed starts the service as `/app/<app> -f /app/etc/app_<env>.yaml` with its etc/
+    folder: so does the app image, in exec form, as user 65532; the definition asks for the
+    healthcheck and the port."""
+    df = app_df()
+    app = df.stage("app")
+    copies = [(flag_values(c, "from"), c.value) for c in app.of("COPY")]
+    assert copies == [([], ("etc", "/app/etc")), (["builder"], ("/out/", "/"))]  # a new binary: one copy re-runs
+    assert all("--chown=65532:65532" in c.flags and "--link" in c.flags for c in app.of("COPY"))
+    assert [c.value for c in app.of("ENTRYPOINT")] == [("/app/ci-demo-go",)] and not app.of("CMD")
+    assert [c.value for c in app.of("EXPOSE")] == [("8080",)]
+    for env in ("dev", "test", "prd"):
+        stage = df.stage(f"env-{env}")
+        assert env_pairs(stage) == {"APP": "ci-demo-go", "APP_ENV": env, "APP_CONFIG": f"/app/etc/app_{env}.yaml"}
+        assert [c.value for c in stage.of("CMD")] == [("-f", f"/app/etc/app_{env}.yaml")]
+        (health,) = stage.of("HEALTHCHECK")
+        assert health.value == ("CMD", "/app/ci-demo-go", "-healthcheck", "-f", f"/app/etc/app_{env}.yaml")
+        assert "--interval=30s" in health.flags
 
 
 @pytest.fixture
 def app_build(tmp_path):
-    """The builder's go build RUN, runnable with a stub go that logs its environment and argv."""
+    """The builder's go build RUN of an app's generated Dockerfile (ci-demo-go, or with cgo the
+    cgo sample's), runnable with a stub go that logs its environment and argv."""
     d = tmp_path / "bin"
     d.mkdir()
     write_exe(d / "go", '#!/bin/sh\necho "CC=${CC:-} CXX=${CXX:-} CGO_ENABLED=$CGO_ENABLED GOARCH=$GOARCH" > "$LOG"\n'
@@ -724,33 +752,35 @@ def app_build(tmp_path):
                         'while [ $# -gt 0 ]; do case "$1" in -o) out=$2; shift;; esac; shift; done\ntouch "$out"\n')
     for cross in ("aarch64-linux-gnu-gcc",):
         write_exe(d / cross, "#!/bin/sh\n")
-    run = next(c for c in app_df().stage("builder").of("RUN") if "go build" in run_text(c))
-    script = run_text(run).replace("/out", str(tmp_path / "out"))
+
+    def script(app: str) -> str:
+        run = next(c for c in parse(GENERATED[app]).stage("builder").of("RUN") if "go build" in run_text(c))
+        return run_text(run).replace("/out", str(tmp_path / "out"))
     env = {"PATH": f"{d}:/usr/bin:/bin", "LOG": str(tmp_path / "go.log"), "GIT_BRANCH": "main", "GIT_COMMIT_ID": "abc1234",
-           "VERSION": "main-abc1234", "MAIN_PACKAGE": ".", "CGO_ENABLED": "0", "TARGETOS": "linux",
-           "TARGETARCH": "arm64", "TARGETVARIANT": "", "TARGETPLATFORM": "linux/arm64", "BUILDPLATFORM": "linux/amd64"}
+           "VERSION": "main-abc1234", "TARGETOS": "linux", "TARGETARCH": "arm64", "TARGETVARIANT": "",
+           "TARGETPLATFORM": "linux/arm64", "BUILDPLATFORM": "linux/amd64"}
     return script, env, tmp_path
 
 
 @needs_sh
 def test_app_build_cross_compiles_without_cgo(app_build):
     script, env, tmp = app_build
-    r = sh(script, env)
+    r = sh(script("ci-demo-go"), env)
     assert r.returncode == 0, r.stderr
     lines = (tmp / "go.log").read_text().splitlines()
-    assert lines[0] == "CC= CXX= CGO_ENABLED=0 GOARCH=arm64" and lines[1] == "build" and lines[-1] == "./."
+    assert lines[0] == "CC= CXX= CGO_ENABLED=0 GOARCH=arm64" and lines[1] == "build" and lines[-1] == "./"
     assert "-s -w -buildid= -X main.branch=main -X main.commit=abc1234 -X main.version=main-abc1234" in lines
-    assert (tmp / "out/app/service").exists() and (tmp / "out/app/logs").is_dir()
+    assert (tmp / "out/app/ci-demo-go").exists() and (tmp / "out/app/logs").is_dir()
 
 
 @needs_sh
 def test_app_build_uses_the_targets_cross_compiler_for_cgo(app_build):
     script, env, tmp = app_build
-    r = sh(script, {**env, "CGO_ENABLED": "1", "CGO_PLATFORMS": CGO})
+    r = sh(script("cgo-demo"), {**env, "CGO_PLATFORMS": CGO})
     assert r.returncode == 0, r.stderr
     assert (tmp / "go.log").read_text().splitlines()[0] == (
         "CC=aarch64-linux-gnu-gcc CXX=aarch64-linux-gnu-g++ CGO_ENABLED=1 GOARCH=arm64")
-    r = sh(script, {**env, "CGO_ENABLED": "1", "CGO_PLATFORMS": CGO, "TARGETPLATFORM": "linux/amd64", "TARGETARCH": "amd64"})
+    r = sh(script("cgo-demo"), {**env, "CGO_PLATFORMS": CGO, "TARGETPLATFORM": "linux/amd64", "TARGETARCH": "amd64"})
     assert r.returncode == 0 and (tmp / "go.log").read_text().startswith("CC= CXX= CGO_ENABLED=1 GOARCH=amd64")
 
 
@@ -758,33 +788,9 @@ def test_app_build_uses_the_targets_cross_compiler_for_cgo(app_build):
 @pytest.mark.parametrize("cgo_platforms", ["", "linux/amd64=amd64:x86_64-linux-gnu", "linux/arm64=arm64:riscv64-linux-gnu"])
 def test_app_build_stops_when_the_toolchain_lacks_the_cross_compiler(app_build, cgo_platforms):
     script, env, tmp = app_build
-    r = sh(script, {**env, "CGO_ENABLED": "1", "CGO_PLATFORMS": cgo_platforms})
+    r = sh(script("cgo-demo"), {**env, "CGO_PLATFORMS": cgo_platforms})
     assert r.returncode == 1 and "error: cgo for linux/arm64 needs its C cross compiler" in r.stderr
     assert "add the platform to the toolchain's platforms" in r.stderr and not (tmp / "go.log").exists()
-
-
-@needs_sh
-@pytest.mark.parametrize("main_package, message", [("main.go", "not a .go file"), ("../x", "inside the module")])
-def test_app_build_refuses_a_main_package_outside_the_module(app_build, main_package, message):
-    script, env, _ = app_build
-    r = sh(script, {**env, "MAIN_PACKAGE": main_package})
-    assert r.returncode == 1 and message in r.stderr
-
-
-@needs_sh
-@pytest.mark.parametrize("app_config", ["etc/app_dev.yaml", ""])
-def test_app_config_stage_copies_only_the_envs_file(tmp_path, app_config):
-    config = app_df().stage("config")
-    (copy,) = config.of("COPY")
-    assert copy.value == ("${APP_CONFIG:-go.mod}", "/in/") and not flag_values(copy, "from")
-    inp = tmp_path / "in"
-    inp.mkdir()
-    (inp / Path(app_config or "go.mod").name).write_text("env: dev\n")
-    (run,) = config.of("RUN")
-    r = sh(run_text(run).replace("/in/", f"{inp}/").replace("/out", f"{tmp_path}/out"), {"APP_CONFIG": app_config})
-    assert r.returncode == 0, r.stderr
-    found = sorted(str(p.relative_to(tmp_path / "out")) for p in (tmp_path / "out").rglob("*") if p.is_file())
-    assert found == ([f"app/{app_config}"] if app_config else [])
 
 
 def test_example_ships_a_config_for_every_env():

@@ -4,7 +4,7 @@ import re
 
 import dockerfile
 import pytest
-from conftest import ROOT, run_bakegen, targets_of
+from conftest import ROOT, building_targets, dockerfile_text, run_bakegen, targets_of
 
 BUILTIN_ARGS = {"TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT", "BUILDPLATFORM",
                 "BUILDOS", "BUILDARCH", "BUILDVARIANT"}
@@ -17,12 +17,12 @@ def per_build():
     return targets_of(r.stdout)
 
 
-TARGETS = targets_of(run_bakegen(cwd=ROOT).stdout)  # the default output
+TARGETS = building_targets(run_bakegen(cwd=ROOT).stdout)  # the default output, inherits merged
 
 
-def parse(target: dict):
-    path = ROOT / target["context"] / target["dockerfile"]
-    return path, dockerfile.parse_file(str(path))
+def parse(target: dict, root=ROOT):
+    where, text = dockerfile_text(target, root)
+    return where, dockerfile.parse_string(text)
 
 
 def arg_declarations(commands):
@@ -119,9 +119,14 @@ def test_every_from_is_a_stage_an_official_base_or_a_team_reference(name):
 
 @pytest.mark.parametrize("name", ["golang-runtime", "golang-runtime-static", "ci-demo-go-prd"])
 def test_final_stage_runs_as_a_numeric_non_root_user(name):
+    """The stage bake builds (its `target`, else the last), or the stages it is FROM."""
     path, commands = parse(TARGETS[name])
-    final = stages(commands)[-1]
-    users = [c.value[0] for c in final[2] if c.cmd.upper() == "USER"]
+    all_stages = stages(commands)
+    final = next((s for s in all_stages if s[1] == TARGETS[name].get("target")), all_stages[-1])
+    lineage = [final]
+    while (base := next((s for s in all_stages if s[1] == lineage[-1][0]), None)) is not None:
+        lineage.append(base)
+    users = [c.value[0] for s in reversed(lineage) for c in s[2] if c.cmd.upper() == "USER"]
     assert users, f"{path}: the final stage sets no USER"
     uid, _, gid = users[-1].partition(":")
     assert uid.isdigit() and int(uid) != 0 and (not gid or (gid.isdigit() and int(gid) != 0)), users[-1]
@@ -133,7 +138,8 @@ def test_app_builds_from_the_runtime_its_bake_target_links():
     target, as the seed's app ran on the seed's Debian runtime."""
     t = TARGETS["ci-demo-go-prd"]
     _, commands = parse(t)
-    assert stages(commands)[-1][0] == "${RUNTIME_IMAGE}"
+    assert [base for base, alias, _ in stages(commands) if alias == "app"] == ["${RUNTIME_IMAGE}"]
+    assert [base for base, alias, _ in stages(commands) if alias == t["target"]] == ["app"]
     linked = t["contexts"][t["args"]["RUNTIME_IMAGE"]].removeprefix("target:")
     assert linked == "golang-runtime"
     _, runtime = parse(TARGETS[linked])
@@ -163,14 +169,13 @@ def test_variants_and_versions_keep_the_contract(project):
                      .replace('variants = ["bullseye"]', 'variants = ["bookworm", "trixie"]'))
     r = run_bakegen("--registry-cache", cwd=project)
     assert r.code == 0, r
-    targets = targets_of(r.stdout)
+    targets = building_targets(r.stdout)
     assert sorted(targets) == ["ci-demo-go-dev", "ci-demo-go-prd", "ci-demo-go-test", "golang-runtime",
                                "golang-runtime-static", "golang-tools-1_24_13-debian12", "golang-tools-1_24_13-debian13",
                                "golang-tools-1_25_14-debian12", "golang-tools-1_25_14-debian13"]
     assert targets["ci-demo-go-dev"]["contexts"]["REGISTRY/common/tools/golang:1.25.14"] == (
         "target:golang-tools-1_25_14-debian12")
     for t in targets.values():
-        path = project / t["context"] / t["dockerfile"]
-        declared, _ = arg_declarations(dockerfile.parse_file(str(path)))
+        declared, _ = arg_declarations(parse(t, project)[1])
         assert set(t.get("args", {})) <= declared
         assert t["cache-from"] and t["cache-to"][0].endswith(",mode=max,ignore-error=true")

@@ -26,46 +26,53 @@ def test_init_writes_the_base_images_as_the_example_holds_them(tmp_path):
     assert set(printed["target"]) == {"golang-tools", "golang-runtime", "golang-runtime-static"}
 
 
+WRITTEN = shutil.ignore_patterns("bake", "docker-bake.hcl", ".gitignore")  # what init (and -o) write
+
+
 def test_init_app_writes_a_service_built_from_the_published_bases(tmp_path):
     service = tmp_path / "ci-demo-go"
-    shutil.copytree(EXAMPLES / "ci-demo-go", service, ignore=shutil.ignore_patterns("bake", "docker-bake.hcl"))
+    shutil.copytree(EXAMPLES / "ci-demo-go", service, ignore=WRITTEN)
     Repo(service)
     r = run_bakegen("init", "--app", "ci-demo-go", cwd=service)
     assert r.code == 0, r
     assert files_under(service / "bake") == files_under(EXAMPLES / "ci-demo-go" / "bake")
+    assert (service / ".gitignore").read_text() == "/.bakegen/\n" == (EXAMPLES / "ci-demo-go/.gitignore").read_text()
     assert run_bakegen("-o", "docker-bake.hcl", cwd=service).code == 0
     text = (service / "docker-bake.hcl").read_text()
     assert text == (EXAMPLES / "ci-demo-go" / "docker-bake.hcl").read_text()
     targets = targets_of(text)
-    assert set(targets) == {"ci-demo-go-dev", "ci-demo-go-prd", "ci-demo-go-test"}
+    assert set(targets) == {"_ci-demo-go", "ci-demo-go-dev", "ci-demo-go-prd", "ci-demo-go-test"}
     tools = "REGISTRY/common/tools/golang:1.24"
     assert targets["ci-demo-go-prd"]["contexts"][tools] == f"docker-image://{tools}"
     printed = bake_print(service)
     app = printed["target"]["ci-demo-go-prd"]
     assert app["contexts"] == {
         "registry.example.com/common/tools/golang:1.24": "docker-image://registry.example.com/common/tools/golang:1.24",
-        "registry.example.com/common/runtime/golang:debian11":
-            "docker-image://registry.example.com/common/runtime/golang:debian11"}
-    assert set(printed["target"]) == set(targets)  # only the app is built
+        "registry.example.com/common/runtime/golang:debian12":
+            "docker-image://registry.example.com/common/runtime/golang:debian12"}
+    assert set(printed["target"]) == set(targets) - {"_ci-demo-go"}  # only the app is built
 
 
 def test_init_app_cgo_writes_the_cgo_sample_as_the_example_holds_it(tmp_path):
     service = tmp_path / "cgo-demo"
-    shutil.copytree(EXAMPLES / "cgo-demo", service, ignore=shutil.ignore_patterns("bake", "docker-bake.hcl"))
+    shutil.copytree(EXAMPLES / "cgo-demo", service, ignore=WRITTEN)
     Repo(service)
     assert run_bakegen("init", "--app", "cgo-demo", "--cgo", cwd=service).code == 0
     assert files_under(service / "bake") == files_under(EXAMPLES / "cgo-demo" / "bake")
     assert run_bakegen("-o", "docker-bake.hcl", cwd=service).code == 0
     text = (service / "docker-bake.hcl").read_text()
     assert text == (EXAMPLES / "cgo-demo" / "docker-bake.hcl").read_text()
-    assert targets_of(text)["cgo-demo"]["args"]["CGO_ENABLED"] == "1"
+    assert "CGO_ENABLED=1 " in targets_of(text)["_cgo-demo"]["dockerfile-inline"]
     bake_print(service)
 
 
-def test_the_service_dockerfile_defaults_to_the_published_bases():
-    text = (EXAMPLES / "ci-demo-go" / "bake" / "ci-demo-go" / "Dockerfile").read_text()
-    assert "ARG TOOLCHAIN_IMAGE=registry.example.com/common/tools/golang:1.24\n" in text
-    assert "ARG RUNTIME_IMAGE=registry.example.com/common/runtime/golang:debian11\n" in text
+def test_a_service_repository_holds_no_copied_dockerfile():
+    """The app's Dockerfile is generated into docker-bake.hcl from the definition: nothing to
+    refresh by hand in each service when bakegen's template changes; regenerating does it, and
+    `bakegen --check` (CI, pre-commit) says so."""
+    for service in ("ci-demo-go", "cgo-demo"):
+        assert not list((EXAMPLES / service / "bake").rglob("Dockerfile")), service
+        assert "dockerfile-inline = <<EOT\n" in (EXAMPLES / service / "docker-bake.hcl").read_text()
 
 
 def test_init_app_beside_base_images_uses_them(tmp_path):
@@ -77,11 +84,13 @@ def test_init_app_beside_base_images_uses_them(tmp_path):
     hcl = (repo.path / "bake/svc/image.hcl").read_text()
     assert 'toolchain = "golang-tools"' in hcl and 'runtime   = "golang-runtime"' in hcl
     assert 'context     = "../../svc"' in hcl and 'envs   = ["dev"]' in hcl and 'config = ""' in hcl
+    (repo.path / "svc" / "go.mod").write_text("module example.com/svc\n\ngo 1.24\n")
+    (repo.path / "svc" / "main.go").write_text("package main\n\nfunc main() {}\n")
     r = run_bakegen("-o", "docker-bake.hcl", cwd=repo.path)
     assert r.code == 0, r
     t = targets_of((repo.path / "docker-bake.hcl").read_text())["svc"]
     assert t["contexts"]["REGISTRY/common/tools/golang:1.24.2"] == "target:golang-tools"
-    assert t["context"] == "svc" and t["dockerfile"] == "../bake/svc/Dockerfile"
+    assert t["context"] == "svc" and t["inherits"] == ["_svc"] and t["target"] == "env-dev"
     assert strict_parse((repo.path / "docker-bake.hcl").read_text())["variable"]["REGISTRY"]["default"] == \
         "reg.example.com/team"
     bake_print(repo.path)
@@ -104,9 +113,12 @@ def test_init_app_keeps_an_existing_project_file(tmp_path):
     repo = Repo(tmp_path / "r")
     (repo.path / "bake").mkdir()
     (repo.path / "bake" / "bakegen.hcl").write_text('registry = "mine.example.com"\n')
+    r = run_bakegen("init", "--app", "svc", "--registry", "other.example.com", cwd=repo.path)
+    assert r.code == 2 and "bake/bakegen.hcl exists and init never overwrites a file: set registry there" in r.stderr
     assert run_bakegen("init", "--app", "svc", cwd=repo.path).code == 0
     assert (repo.path / "bake" / "bakegen.hcl").read_text() == 'registry = "mine.example.com"\n'
-    assert "ARG TOOLCHAIN_IMAGE=mine.example.com/common/tools/golang:1.24\n" in (repo.path / "bake/svc/Dockerfile").read_text()
+    (repo.path / "go.mod").write_text("module example.com/svc\n\ngo 1.24\n")
+    (repo.path / "main.go").write_text("package main\n\nfunc main() {}\n")
     assert run_bakegen("-o", "docker-bake.hcl", cwd=repo.path).code == 0
     assert run_bakegen("init", "--app", "svc", cwd=repo.path).code == 2
 

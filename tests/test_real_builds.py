@@ -305,10 +305,11 @@ def test_toolchain_runtimes_and_app_build_for_real(first_build):
     assert manifest(STATIC)[2]["config"]["User"] == "65532:65532"
     platforms, _, app = manifest(first_build["app"], ARM64)
     assert sorted(platforms) == [AMD64, ARM64]
-    assert app["config"]["User"] == "65532:65532" and app["config"]["Entrypoint"] == ["/app/service"]
+    assert app["config"]["User"] == "65532:65532" and app["config"]["Entrypoint"] == ["/app/ci-demo-go"]
+    assert app["config"]["Cmd"] == ["-f", "/app/etc/app_dev.yaml"]  # the seed's contract, no shell
     assert app["architecture"] == "arm64"
     # The binary is in one layer only (the config stage once copied it a second time).
-    assert len(layers_holding(first_build["app"], "app/service")) == 1
+    assert len(layers_holding(first_build["app"], "app/ci-demo-go")) == 1
     assert len(layers_holding(first_build["app"], "app/etc/app_dev.yaml")) == 1
 
 
@@ -334,6 +335,84 @@ def test_nothing_changed_gives_the_same_digests_and_no_relink(project, first_bui
     assert build.ran() == [], build.ran()
 
 
+class Container:
+    """An image started as a container runtime starts it: its file system from the registry
+    (exported by BuildKit), and its Entrypoint, Cmd, Env, User and WorkingDir from its config, by
+    runc (Debian's, the harness's OCI runtime), in a network namespace of its own."""
+
+    def __init__(self, ref: str, config: dict, bundle: Path):
+        self.id = f"bakegen-test-{os.getpid()}-{time.monotonic_ns()}"
+        self.bundle, self.config = bundle, config["config"]
+        (bundle / "ctx").mkdir(parents=True)
+        (bundle / "ctx" / "Dockerfile").write_text(f"FROM {ref}\n")
+        assert FACTS is not None
+        subprocess.run(["docker", "buildx", "build", "--builder", FACTS["TEST_BUILDER"], "--progress=quiet",
+                        "--platform", AMD64, "--output", f"type=tar,dest={bundle / 'rootfs.tar'}", str(bundle / "ctx")],
+                       check=True, capture_output=True, timeout=600)
+        with tarfile.open(bundle / "rootfs.tar") as tar:
+            tar.extractall(bundle / "rootfs", numeric_owner=True, filter="fully_trusted")
+        subprocess.run(["runc", "spec", "--bundle", str(bundle)], check=True)
+        spec = json.loads((bundle / "config.json").read_text())
+        uid, _, gid = self.config["User"].partition(":")
+        spec["process"].update(terminal=False, args=self.config.get("Entrypoint", []) + self.config.get("Cmd", []),
+                               env=self.config["Env"], cwd=self.config.get("WorkingDir") or "/",
+                               user={"uid": int(uid), "gid": int(gid or uid)})
+        spec["root"] = {"path": "rootfs", "readonly": False}
+        (bundle / "config.json").write_text(json.dumps(spec))
+
+    def __enter__(self) -> Container:
+        with (self.bundle / "log").open("wb") as log:
+            subprocess.run(["runc", "run", "--detach", "--bundle", str(self.bundle), "--pid-file",
+                            str(self.bundle / "pid"), self.id], check=True, stdin=subprocess.DEVNULL, stdout=log,
+                           stderr=log, timeout=60)
+        self.pid = (self.bundle / "pid").read_text().strip()
+        self.netns(["ip", "link", "set", "lo", "up"])
+        return self
+
+    def netns(self, cmd: list[str]) -> subprocess.CompletedProcess:
+        """Run a command of this machine in the container's network namespace."""
+        return subprocess.run(["nsenter", "--target", self.pid, "--net", "--", *cmd], capture_output=True, text=True,
+                              timeout=30, check=False)
+
+    def exec(self, cmd: list[str]) -> subprocess.CompletedProcess:
+        """Run a command of the image in the container (as `docker exec` does)."""
+        return subprocess.run(["runc", "exec", self.id, *cmd], capture_output=True, text=True, timeout=30, check=False)
+
+    def log(self) -> str:
+        return (self.bundle / "log").read_text(errors="replace")
+
+    def __exit__(self, *_exc: object) -> None:
+        subprocess.run(["runc", "delete", "--force", self.id], capture_output=True, timeout=30, check=False)
+
+
+GET = "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=2).read().decode())"
+
+
+def test_the_app_image_starts_as_the_seed_starts_it_and_answers_on_health(first_build, tmp_path):
+    """The sample reads its config from -f, as the seed's services do: its image, started by its
+    own Entrypoint and Cmd (`/app/ci-demo-go -f /app/etc/app_dev.yaml`), as user 65532, reads
+    that file (its port and message), answers /health, and its HEALTHCHECK command passes."""
+    if not (shutil.which("runc") and shutil.which("nsenter") and shutil.which("ip") and os.geteuid() == 0):
+        pytest.skip("starting the image needs root, runc, nsenter and ip (the harness installs runc)")
+    _, _, config = manifest(first_build["app"], AMD64)
+    assert config["config"]["Entrypoint"] + config["config"]["Cmd"] == ["/app/ci-demo-go", "-f", "/app/etc/app_dev.yaml"]
+    with Container(f"{REGISTRY}/{first_build['app']}", config, tmp_path / "bundle") as c:
+        deadline = time.monotonic() + 30
+        while (health := c.netns(["python3", "-c", GET, "http://127.0.0.1:8080/health"])).returncode != 0:
+            assert time.monotonic() < deadline, f"no answer on /health: {health.stderr[-300:]}\n{c.log()[-1000:]}"
+            time.sleep(0.3)
+        assert health.stdout.strip() == "ok"
+        root = json.loads(c.netns(["python3", "-c", GET, "http://127.0.0.1:8080/"]).stdout)
+        assert root == {"message": "hello from ci-demo-go (development)"}  # etc/app_dev.yaml, read through -f
+        version = json.loads(c.netns(["python3", "-c", GET, "http://127.0.0.1:8080/version"]).stdout)
+        assert version["env"] == "dev" and version["version"].startswith("main-")
+        (check,) = [h for h in [config["config"].get("Healthcheck", {}).get("Test")] if h]
+        assert check[0] == "CMD" and c.exec(check[1:]).returncode == 0
+        status = c.exec(["/app/ci-demo-go", "-version"])
+        assert status.returncode == 0 and "ci-demo-go main-" in status.stdout
+    assert '"config":"/app/etc/app_dev.yaml"' in c.log() and '"env":"dev"' in c.log()
+
+
 def test_one_line_change_rebuilds_only_the_apps_compile_and_final_layers(project, first_build):
     handler = project / "examples/repos/ci-demo-go/handler.go"
     # unique: the same change on a warm builder would be a cache hit (the builds are reproducible)
@@ -344,13 +423,13 @@ def test_one_line_change_rebuilds_only_the_apps_compile_and_final_layers(project
     assert {r: digest(r) for r in BASES} == {r: first_build["digests"][r] for r in BASES}
     ran = build.ran()
     assert ran and all(n.startswith("[ci-demo-go-dev ") for n in ran), ran
-    assert not [n for n in ran if " config " in n], ran  # the config file did not change
+    assert not [n for n in ran if "etc /app/etc" in n], ran  # the config folder did not change
     # One layer differs: the binary's. The runtime's layers and the config file's are the same blobs.
     before = [layer["digest"] for layer in manifest(first_build["app"])[1]["layers"]]
     after = [layer["digest"] for layer in manifest(app_tag(project, "ci-demo-go-dev"))[1]["layers"]]
     assert len(before) == len(after) and len(set(after) - set(before)) == 1, (before, after)
-    assert layers_holding(app_tag(project, "ci-demo-go-dev"), "app/service") != layers_holding(
-        first_build["app"], "app/service")
+    assert layers_holding(app_tag(project, "ci-demo-go-dev"), "app/ci-demo-go") != layers_holding(
+        first_build["app"], "app/ci-demo-go")
 
 
 # ------------------------------------------------------------------------------ issue 14: cgo
@@ -366,7 +445,7 @@ def cgo_service(first_build, tmp_path_factory) -> Path:
                     ignore=shutil.ignore_patterns("docker-bake.hcl"))
     _sub(path / "bake" / "bakegen.hcl", r'^registry\s*=.*?$', f'registry = "{REGISTRY}"')
     image = path / "bake" / "cgo-demo" / "image.hcl"
-    _sub(image, r'"\{registry\}/common/tools/golang:[^"]*"', f'"{{registry}}/{TOOLCHAIN}"')
+    _sub(image, r'"\{registry\}/common/tools/golang:[^"]*"', f'"{{registry}}/{TOOLCHAIN}-debian{NUMBER}"')
     _sub(image, r'"\{registry\}/common/runtime/golang:[^"]*"', f'"{{registry}}/{RUNTIME}"')
     (path / ".gitignore").write_text("/docker-bake.hcl\n/meta.hcl\n")
     git(path, "init", "-q", "-b", "main")
@@ -382,7 +461,7 @@ def cgo_build(cgo_service, tmp_path_factory) -> dict:
     out = tmp_path_factory.mktemp("cgo")
     binaries = {}
     for p in CGO_PLATFORMS:
-        (data,) = layers_holding(tag, "app/service", p)
+        (data,) = layers_holding(tag, "app/cgo-demo", p)
         binaries[p] = out / f"service-{p.replace('/', '-')}"
         binaries[p].write_bytes(data)
         binaries[p].chmod(0o755)
@@ -414,7 +493,7 @@ def test_cgo_binary_is_linked_for_its_platform(cgo_build, target_platform, machi
         assert file_says in out and "dynamically linked" in out, out
     arch = target_platform.split("/")[1]
     steps = [s for s in cgo_build["build"].named("go build") if f'GOARCH="{arch}"' in s["name"]]
-    assert steps and all('CGO_ENABLED="1"' in s["name"] for s in steps), [s["name"][-400:] for s in steps]
+    assert steps and all('CGO_ENABLED=1 ' in s["name"] for s in steps), [s["name"][-400:] for s in steps]
 
 
 def _free_port() -> int:
@@ -460,7 +539,7 @@ def test_cgo_binaries_run_in_their_runtime_image(cgo_build, tmp_path):
     """Each platform's image runs its binary (arm64 under emulation): the C library it needs is
     in the Debian runtime. bash's /dev/tcp stands in for curl, which the runtime has not."""
     assert FACTS is not None
-    script = ('/app/service -port 18099 & for i in $(seq 50); do /app/service -healthcheck -port 18099 && break; '
+    script = ('/app/cgo-demo -port 18099 & for i in $(seq 50); do /app/cgo-demo -healthcheck -port 18099 && break; '
               'sleep 0.2; done; exec 3<>/dev/tcp/127.0.0.1/18099; printf "GET /version HTTP/1.0\\r\\n\\r\\n" >&3; '
               'sed -n "\\$p" <&3 > /tmp/version.json')
     (tmp_path / "Dockerfile").write_text(

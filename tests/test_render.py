@@ -93,7 +93,7 @@ def test_hostile_text_cannot_add_or_change_blocks(text):
 @settings(max_examples=100, deadline=None)
 @given(st.text(max_size=60))
 def test_json_output_escapes_templates(text):
-    doc = json.loads(render_json(hostile_bake(text)))
+    doc = json.loads(render_json(templates(), hostile_bake(text)))
     t = doc["target"]["t"]
     assert t["description"] == nfc(text).replace("${", "$${").replace("%{", "%%{")
     assert t["tags"] == ["${REGISTRY}/a/b:c"]
@@ -114,7 +114,7 @@ def test_header_comment_cannot_break_out():
 
 
 def test_json_output_is_valid_utf8_even_for_undecodable_input():
-    text = render_json(hostile_bake("branch\udcff"))  # surrogateescape of a non-UTF-8 byte
+    text = render_json(templates(), hostile_bake("branch\udcff"))  # surrogateescape of a non-UTF-8 byte
     text.encode("utf-8")
     assert json.loads(text)["target"]["t"]["description"] == "branch\ufffd"
 

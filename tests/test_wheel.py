@@ -27,7 +27,8 @@ def test_wheel_contents(wheel):
     for needed in ("bakegen/templates/docker-bake.hcl.j2", "bakegen/templates/meta.hcl.j2",
                    "bakegen/templates/init/app.hcl.j2", "bakegen/bake/bakegen.hcl", "bakegen/bake/lib/apt-mirror",
                    "bakegen/bake/golang-tools/Dockerfile", "bakegen/bake/golang-tools/image.hcl",
-                   "bakegen/bake/ci-demo-go/Dockerfile", "bakegen/data/go-sha256.json",
+                   "bakegen/bake/ci-demo-go/image.hcl", "bakegen/templates/app.Dockerfile.j2",
+                   "bakegen/data/go-sha256.json",
                    "bakegen/data/protoc-sha256.json"):
         assert needed in names, needed
     assert not [n for n in names if n.endswith((".pyc", ".pickle"))]

@@ -28,7 +28,8 @@ def generate(c: Choices, output: Path | None, check_file: Path | None) -> int:
     notice = pipeline.check_location(c, bake, check_file or output)
     if notice:
         click.echo(notice, err=True)
-    text = render.render_json(bake) if c.json else render.render_hcl(loader.templates(), bake, pipeline.command(c))
+    env = loader.templates()
+    text = render.render_json(env, bake) if c.json else render.render_hcl(env, bake, pipeline.command(c))
     target = check_file or output
     diff = render.diff(str(target), loader.read_text(target), text) if target else text
     if diff is None:

@@ -1,8 +1,11 @@
-"""``bakegen init``: looks at the folder, asks ``scaffold`` for the files, writes them all or none
-(``output.write_new_files``)."""
+"""``bakegen init``: looks at the folder and the service's source, asks ``scaffold`` for the
+files, writes them all or none (``output.write_new_files``), and adds what bakegen writes per
+build (``.bakegen/``) to ``.gitignore``."""
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from pathlib import Path
 from typing import Any
 
@@ -11,58 +14,101 @@ import click
 from .. import hcl, loader, scaffold
 from ..errors import BakegenError
 from ..model import Runtime, Toolchain
-from ..output import write_new_files
-from ..schema import check_name
+from ..output import write_atomic, write_new_files
+from ..schema import IMAGE_FILE, NAME, PROJECT_FILE, check_name
+from ..versions import GoVersion
 from . import CONTEXT, choices, options
 
 DEFAULT_REGISTRY = "registry.example.com"
+IGNORED = ("/.bakegen/",)  # the per-build files: meta.hcl, the digests of a build
 
 
-def _facts(folder: Path, registry: str | None) -> scaffold.Facts:
-    """What the definitions folder already holds: its settings and base images."""
-    project = folder / loader.PROJECT_FILE
+def _facts(c: Any, folder: Path, go_version: str | None) -> scaffold.Facts:
+    """What the definitions folder already holds, and what init was asked to write into a new one."""
+    project = folder / PROJECT_FILE
     has_project = project.is_file()
-    local = loader.load(folder, "bake") if has_project and loader.glob(folder, f"*/{loader.IMAGE_FILE}") else None
-    if registry is None and local:
+    for given, key in ((c.registry, "registry"), (c.registry_cache, "registry_cache")):
+        if has_project and given is not None:
+            flag = given.source if key == "registry" else "--registry-cache"
+            raise BakegenError(f"{project} exists and init never overwrites a file: set {key} there", flag)
+    local = loader.load(folder, "bake") if has_project and loader.glob(folder, f"*/{IMAGE_FILE}") else None
+    registry = c.registry.value if c.registry else None
+    if local:
         registry = local.project.registry
-    elif registry is None and has_project:
+    elif has_project:
         attr = hcl.parse(loader.read_text(project) or "", str(project)).attributes.get("registry")
         registry = str(attr.expr.value) if attr else None
     images = local.images if local else ()
     runtimes = sorted((i for i in images if isinstance(i, Runtime)), key=lambda i: (i.static, i.name))
     return scaffold.Facts(folder, registry or DEFAULT_REGISTRY, has_project,
                           toolchains=tuple(i.name for i in images if isinstance(i, Toolchain)),
-                          runtimes=tuple(i.name for i in runtimes))
+                          runtimes=tuple(i.name for i in runtimes), go_version=go_version,
+                          registry_cache=bool(c.registry_cache))
+
+
+def _go_version(c: Any, known: dict[str, dict[str, str]], published: bool) -> str | None:
+    """``--go-version`` checked: a release bakegen has checksums for when init writes the toolchain
+    (base images), any valid spelling when it names a published one; written as a tag (``1.25``)."""
+    if c.go_version is None:
+        return None
+    try:
+        v = GoVersion.parse(c.go_version.value)
+        if not published:
+            v.resolve([GoVersion.parse(k) for k in known])
+    except BakegenError as e:
+        raise BakegenError(e.message, c.go_version.source) from None
+    return v.tag
+
+
+def _service(c: Any, envs: tuple[str, ...], context: Path, folder: Path, cgo: bool) -> scaffold.Service:
+    """The service's envs (``--env``, else its etc/app_<env>.yaml files), config and main package."""
+    found = [p.name.removeprefix("app_").removesuffix(".yaml") for p in loader.glob(context, "etc/app_*.yaml")]
+    if not envs:
+        envs = tuple(sorted(e for e in found if NAME.fullmatch(e))) or ("dev",)
+    for e in envs:
+        check_name(e, "env", "--env")
+    missing = [f"etc/app_{e}.yaml" for e in envs if e not in found]
+    if missing and len(missing) < len(envs):
+        raise BakegenError(f"{context / missing[0]} does not exist, but the other envs have their config file: "
+                           "add it, or give --env only for the envs that have one", "--env")
+    return scaffold.Service(c.app.value, os.path.relpath(context, folder / c.app.value).replace(os.sep, "/"),
+                            envs, "" if missing else "etc/app_{env}.yaml", loader.main_package(context, c.app.value),
+                            cgo)
 
 
 @click.command("init", context_settings=CONTEXT, epilog="""\b
 Examples:
   bakegen init                          the base images: toolchain, Debian and static runtimes
+  bakegen init --go-version 1.25        ... for Go 1.25 (the newest 1.25.x bakegen knows)
   bakegen init --app svc                a service built FROM published (or local) base images
   bakegen init --app svc --context services/svc --registry registry.example.com/team
-  bakegen init --app svc --cgo          a service that calls C (import "C")
+  bakegen init --app svc --env dev --env prd --cgo
 then: bakegen -o docker-bake.hcl && docker buildx bake --print
 """)
-@options("app", "registry", "definitions")
+@options("app", "registry", "go_version", "registry_cache", "definitions")
+@click.option("--env", "envs", multiple=True, metavar="ENV", envvar="BAKEGEN_ENV", show_envvar=True,
+              help="An env of the service (with --app; repeat it). Default: from its etc/app_<env>.yaml files.")
 @click.option("--context", "app_context", metavar="DIR", type=click.Path(file_okay=False, path_type=Path),
               help="The app's source folder (with --app). Default: the current directory.")
 @click.option("--cgo", is_flag=True, help="The app uses cgo (with --app): CGO_ENABLED=1, on a Debian runtime.")
 @click.pass_context
-def init_cmd(ctx: click.Context, /, app_context: Path | None, cgo: bool, **params: Any) -> int:
+def init_cmd(ctx: click.Context, /, envs: tuple[str, ...], app_context: Path | None, cgo: bool,
+             **params: Any) -> int:
     """Write bake/ for this repository: the base images, or (--app NAME) one service.
 
-    Never overwrites a file: if one exists, nothing is written.
+    Never overwrites a file: if one exists, nothing is written. Adds .bakegen/ (where bakegen
+    writes the per-build files) to .gitignore.
     """
     c = choices(ctx, params)
     folder = Path(c.definitions.value) if c.definitions else c.cwd / "bake"
-    facts = _facts(folder, c.registry.value if c.registry else None)
     builtin_folder = loader.package_path("bake")
     builtin = loader.load(builtin_folder, "bake")
     env = loader.templates()
     if c.app is None:
-        if app_context is not None or cgo:
-            flag = "--context" if app_context is not None else "--cgo"
-            raise BakegenError(f"{flag} needs --app NAME", flag)
+        for flag, given in (("--context", app_context), ("--cgo", cgo), ("--env", envs)):
+            if given:
+                raise BakegenError(f"{flag} needs --app NAME", flag)
+        facts = _facts(c, folder, _go_version(c, builtin.checksums_go, published=False))
         files = scaffold.base_files(env, facts, {name: loader.folder_files(builtin_folder / name)
                                                  for name in scaffold.base_folders(builtin)})
     else:
@@ -70,13 +116,22 @@ def init_cmd(ctx: click.Context, /, app_context: Path | None, cgo: bool, **param
         context = (app_context or c.cwd).resolve()
         if not context.is_dir():
             raise BakegenError(f"{app_context} is not a folder", "--context")
-        # The default application Dockerfile: the one an app folder holds (cgo-demo uses ci-demo-go's).
-        dockerfile = next(text for i in builtin.images if i.kind == "app"
-                          if (text := loader.read_text(builtin_folder / Path(i.folder).name / "Dockerfile")))
-        configs = [p.name for p in loader.glob(context, "etc/app_*.yaml")]
-        files = scaffold.app_files(env, facts, c.app.value, context=context, config_files=configs,
-                                   app_dockerfile=dockerfile, published=scaffold.published_bases(builtin), cgo=cgo)
+        facts = _facts(c, folder, None)
+        local = bool(facts.toolchains and facts.runtimes)
+        facts = dataclasses.replace(facts, go_version=_go_version(c, builtin.checksums_go, published=not local))
+        published = scaffold.published_bases(builtin, None if local else facts.go_version, cgo)
+        files = scaffold.app_files(env, facts, _service(c, envs, context, folder, cgo), published)
     write_new_files(files)
     for path in sorted(files):
         click.echo(f"bakegen: wrote {path}", err=True)
+    _ignore(c.cwd / ".gitignore")
     return 0
+
+
+def _ignore(gitignore: Path) -> None:
+    """Add the lines of ``IGNORED`` that ``gitignore`` lacks (it is created when missing)."""
+    text = loader.read_text(gitignore) or ""
+    missing = [line for line in IGNORED if line not in text.splitlines()]
+    if missing:
+        write_atomic(gitignore, text + ("\n" if text and not text.endswith("\n") else "") + "\n".join(missing) + "\n")
+        click.echo(f"bakegen: added {', '.join(missing)} to {gitignore}", err=True)

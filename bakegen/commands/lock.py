@@ -11,9 +11,10 @@ import click
 from .. import lock, pipeline
 from ..checksums import LOCK_FILE
 from ..errors import BakegenError
-from ..loader import IMAGE_FILE, INIT_HINT, images_checksums, read_text
+from ..loader import INIT_HINT, images_checksums, read_text
 from ..model import Definitions, Toolchain
 from ..output import write_atomic
+from ..schema import IMAGE_FILE
 from ..upgrade import upgraded
 from . import CONTEXT, choices, options
 

@@ -30,7 +30,7 @@ def meta_cmd(ctx: click.Context, /, output: Path | None, fmt: str, **params: Any
     c = choices(ctx, params, json=fmt == "json")
     defs = pipeline.load(c)
     m = pipeline.meta(c, defs, pipeline.bake(c, defs))
-    text = render.render_json(m, per_build=True) if c.json else \
+    text = render.render_json(loader.templates(), m, per_build=True) if c.json else \
         render.render_meta_hcl(loader.templates(), m, pipeline.command(c, "meta"))
     emit(text, output)
     return 0

@@ -23,20 +23,20 @@ group "default" {
 }
 
 target "golang-runtime" {
-  description = "Minimal Debian runtime for Go applications, non-root user 65532 (debian11)"
+  description = "Minimal Debian runtime for Go applications, non-root user 65532 (debian12)"
   context = "bake/golang-runtime"
   dockerfile = "Dockerfile"
   platforms = ["linux/amd64", "linux/arm64"]
   tags = [
-    "${REGISTRY}/common/runtime/golang:debian11",
+    "${REGISTRY}/common/runtime/golang:debian12",
   ]
   args = {
-    BASE_IMAGE = "debian:bullseye-slim"
+    BASE_IMAGE = "debian:bookworm-slim"
   }
   labels = {
-    "org.opencontainers.image.description" = "Minimal Debian runtime for Go applications, non-root user 65532 (debian11)"
+    "org.opencontainers.image.description" = "Minimal Debian runtime for Go applications, non-root user 65532 (debian12)"
     "org.opencontainers.image.title" = "golang-runtime"
-    "org.opencontainers.image.version" = "debian11"
+    "org.opencontainers.image.version" = "debian12"
   }
   pull = true
   attest = ["type=provenance,disabled=true"]
@@ -51,23 +51,23 @@ target "golang-runtime-static" {
   }
   platforms = ["linux/amd64", "linux/arm64"]
   tags = [
-    "${REGISTRY}/common/runtime/golang:static-debian11",
+    "${REGISTRY}/common/runtime/golang:static-debian12",
   ]
   args = {
-    BASE_IMAGE = "debian:bullseye-slim"
+    BASE_IMAGE = "debian:bookworm-slim"
     DEBIAN_MIRROR = "http://deb.debian.org"
   }
   labels = {
     "org.opencontainers.image.description" = "Static runtime for CGO-free Go binaries: CA certificates, tzdata, user 65532, no shell"
     "org.opencontainers.image.title" = "golang-runtime-static"
-    "org.opencontainers.image.version" = "static-debian11"
+    "org.opencontainers.image.version" = "static-debian12"
   }
   pull = true
   attest = ["type=provenance,disabled=true"]
 }
 
 target "golang-tools" {
-  description = "Go 1.24.2 toolchain with cgo, protoc and pinned Go tools (debian11)"
+  description = "Go 1.24.2 toolchain with cgo, protoc and pinned Go tools (debian12)"
   context = "bake/golang-tools"
   dockerfile = "Dockerfile"
   contexts = {
@@ -77,11 +77,11 @@ target "golang-tools" {
   tags = [
     "${REGISTRY}/common/tools/golang:1.24.2",
     "${REGISTRY}/common/tools/golang:1.24",
-    "${REGISTRY}/common/tools/golang:1.24.2-debian11",
-    "${REGISTRY}/common/tools/golang:1.24-debian11",
+    "${REGISTRY}/common/tools/golang:1.24.2-debian12",
+    "${REGISTRY}/common/tools/golang:1.24-debian12",
   ]
   args = {
-    BASE_IMAGE = "debian:bullseye-slim"
+    BASE_IMAGE = "debian:bookworm-slim"
     CGO_PLATFORMS = "linux/amd64=amd64:x86_64-linux-gnu linux/arm64=arm64:aarch64-linux-gnu"
     DEBIAN_MIRROR = "http://deb.debian.org"
     GOLANG_DOWNLOAD_URL = "https://dl.google.com/go"
@@ -95,7 +95,7 @@ target "golang-tools" {
     PROTOC_VERSION = "30.2"
   }
   labels = {
-    "org.opencontainers.image.description" = "Go 1.24.2 toolchain with cgo, protoc and pinned Go tools (debian11)"
+    "org.opencontainers.image.description" = "Go 1.24.2 toolchain with cgo, protoc and pinned Go tools (debian12)"
     "org.opencontainers.image.title" = "golang-tools"
     "org.opencontainers.image.version" = "1.24.2"
   }

@@ -26,23 +26,83 @@ group "default" {
   targets = ["cgo-demo"]
 }
 
+target "_cgo-demo" {
+  dockerfile-inline = <<EOT
+# The Dockerfile bakegen generates for app "cgo-demo" from its definition: change the definition
+# (binary, command, config_dir, healthcheck, expose, main_package, cgo), not this text.
+# builder compiles on the build machine, cross-compiling for the target; app is the runtime with
+# the binary (user 65532) and the config; each env-<env> stage starts the service for one env.
+# Build args: TOOLCHAIN_IMAGE and RUNTIME_IMAGE (the bases, which bake sets to the team's own
+# references), GIT_BRANCH, GIT_COMMIT_ID and VERSION (per commit, from `bakegen meta`).
+ARG TOOLCHAIN_IMAGE
+ARG RUNTIME_IMAGE
+
+FROM --platform=$BUILDPLATFORM $${TOOLCHAIN_IMAGE} AS builder
+WORKDIR /src
+# Modules first, so a source change does not download them again.
+COPY go.mod go.sum* ./
+RUN --mount=type=cache,target=/go/pkg/mod \
+    set -eux; \
+    go mod download
+COPY . .
+# Nothing that changes per env is used before `go build`: every env shares one compile.
+ARG GIT_BRANCH=unknown
+ARG GIT_COMMIT_ID=unknown
+ARG VERSION=dev
+ARG TARGETPLATFORM
+ARG BUILDPLATFORM
+ARG TARGETOS
+ARG TARGETARCH
+ARG TARGETVARIANT
+RUN --mount=type=cache,target=/go/pkg/mod \
+    --mount=type=cache,target=/root/.cache/go-build \
+    set -eux; \
+    if [ "$TARGETPLATFORM" != "$BUILDPLATFORM" ]; then \
+        triplet=; \
+        for entry in $${CGO_PLATFORMS:-}; do \
+            case "$entry" in "$TARGETPLATFORM="*:*) triplet="$${entry#*:}" ;; esac; \
+        done; \
+        if [ -z "$triplet" ] || ! command -v "$triplet-gcc" >/dev/null; then \
+            echo >&2 "error: cgo for $TARGETPLATFORM needs its C cross compiler, which the toolchain image lacks (CGO_PLATFORMS=$${CGO_PLATFORMS:-}): add the platform to the toolchain's platforms and rebuild it"; \
+            exit 1; \
+        fi; \
+        export CC="$triplet-gcc" CXX="$triplet-g++" PKG_CONFIG_LIBDIR="/usr/lib/$triplet/pkgconfig:/usr/share/pkgconfig"; \
+    fi; \
+    mkdir -p /out/app/logs; \
+    CGO_ENABLED=1 GOOS="$TARGETOS" GOARCH="$TARGETARCH" GOARM="$${TARGETVARIANT#v}" go build \
+        -trimpath \
+        -buildvcs=false \
+        -tags netgo,osusergo \
+        -ldflags "-s -w -buildid= -X main.branch=$${GIT_BRANCH} -X main.commit=$${GIT_COMMIT_ID} -X main.version=$${VERSION}" \
+        -o /out/app/cgo-demo \
+        ./
+
+FROM $${RUNTIME_IMAGE} AS app
+# The config first: a source change then re-runs only the binary's copy.
+COPY --link --from=builder --chown=65532:65532 /out/ /
+WORKDIR /app
+USER 65532:65532
+ENTRYPOINT ["/app/cgo-demo"]
+
+FROM app AS env-dev
+ENV APP=cgo-demo APP_ENV=dev
+CMD []
+EOT
+}
+
 target "cgo-demo" {
   description = "cgo-demo (dev)"
+  inherits = ["_cgo-demo"]
   context = "."
-  dockerfile = "bake/cgo-demo/Dockerfile"
+  target = "env-dev"
   contexts = {
-    "${REGISTRY}/common/runtime/golang:debian11" = "docker-image://${REGISTRY}/common/runtime/golang:debian11"
-    "${REGISTRY}/common/tools/golang:1.24" = "docker-image://${REGISTRY}/common/tools/golang:1.24"
+    "${REGISTRY}/common/runtime/golang:debian12" = "docker-image://${REGISTRY}/common/runtime/golang:debian12"
+    "${REGISTRY}/common/tools/golang:1.24-debian12" = "docker-image://${REGISTRY}/common/tools/golang:1.24-debian12"
   }
   platforms = ["linux/amd64", "linux/arm64"]
   args = {
-    APP = "cgo-demo"
-    APP_CONFIG = ""
-    APP_ENV = "dev"
-    CGO_ENABLED = "1"
-    MAIN_PACKAGE = "."
-    RUNTIME_IMAGE = "${REGISTRY}/common/runtime/golang:debian11"
-    TOOLCHAIN_IMAGE = "${REGISTRY}/common/tools/golang:1.24"
+    RUNTIME_IMAGE = "${REGISTRY}/common/runtime/golang:debian12"
+    TOOLCHAIN_IMAGE = "${REGISTRY}/common/tools/golang:1.24-debian12"
   }
   labels = {
     "org.opencontainers.image.description" = "cgo-demo (dev)"

@@ -38,22 +38,80 @@ group "default" {
   targets = ["ci-demo-go-dev", "ci-demo-go-prd", "ci-demo-go-test"]
 }
 
+target "_ci-demo-go" {
+  dockerfile-inline = <<EOT
+# The Dockerfile bakegen generates for app "ci-demo-go" from its definition: change the definition
+# (binary, command, config_dir, healthcheck, expose, main_package, cgo), not this text.
+# builder compiles on the build machine, cross-compiling for the target; app is the runtime with
+# the binary (user 65532) and the config; each env-<env> stage starts the service for one env.
+# Build args: TOOLCHAIN_IMAGE and RUNTIME_IMAGE (the bases, which bake sets to the team's own
+# references), GIT_BRANCH, GIT_COMMIT_ID and VERSION (per commit, from `bakegen meta`).
+ARG TOOLCHAIN_IMAGE
+ARG RUNTIME_IMAGE
+
+FROM --platform=$BUILDPLATFORM $${TOOLCHAIN_IMAGE} AS builder
+WORKDIR /src
+# Modules first, so a source change does not download them again.
+COPY go.mod go.sum* ./
+RUN --mount=type=cache,target=/go/pkg/mod \
+    set -eux; \
+    go mod download
+COPY . .
+# Nothing that changes per env is used before `go build`: every env shares one compile.
+ARG GIT_BRANCH=unknown
+ARG GIT_COMMIT_ID=unknown
+ARG VERSION=dev
+ARG TARGETPLATFORM
+ARG BUILDPLATFORM
+ARG TARGETOS
+ARG TARGETARCH
+ARG TARGETVARIANT
+RUN --mount=type=cache,target=/go/pkg/mod \
+    --mount=type=cache,target=/root/.cache/go-build \
+    set -eux; \
+    mkdir -p /out/app/logs; \
+    CGO_ENABLED=0 GOOS="$TARGETOS" GOARCH="$TARGETARCH" GOARM="$${TARGETVARIANT#v}" go build \
+        -trimpath \
+        -buildvcs=false \
+        -tags netgo,osusergo \
+        -ldflags "-s -w -buildid= -X main.branch=$${GIT_BRANCH} -X main.commit=$${GIT_COMMIT_ID} -X main.version=$${VERSION}" \
+        -o /out/app/ci-demo-go \
+        ./
+
+FROM $${RUNTIME_IMAGE} AS app
+# The config first: a source change then re-runs only the binary's copy.
+COPY --link --chown=65532:65532 etc /app/etc
+COPY --link --from=builder --chown=65532:65532 /out/ /
+WORKDIR /app
+USER 65532:65532
+ENTRYPOINT ["/app/ci-demo-go"]
+
+FROM app AS env-dev
+ENV APP=ci-demo-go APP_ENV=dev APP_CONFIG=/app/etc/app_dev.yaml
+CMD ["-f", "/app/etc/app_dev.yaml"]
+
+FROM app AS env-prd
+ENV APP=ci-demo-go APP_ENV=prd APP_CONFIG=/app/etc/app_prd.yaml
+CMD ["-f", "/app/etc/app_prd.yaml"]
+
+FROM app AS env-test
+ENV APP=ci-demo-go APP_ENV=test APP_CONFIG=/app/etc/app_test.yaml
+CMD ["-f", "/app/etc/app_test.yaml"]
+EOT
+}
+
 target "ci-demo-go-dev" {
   description = "ci-demo-go (dev)"
+  inherits = ["_ci-demo-go"]
   context = "."
-  dockerfile = "bake/ci-demo-go/Dockerfile"
+  target = "env-dev"
   contexts = {
-    "${REGISTRY}/common/runtime/golang:debian11" = "docker-image://${REGISTRY}/common/runtime/golang:debian11"
+    "${REGISTRY}/common/runtime/golang:debian12" = "docker-image://${REGISTRY}/common/runtime/golang:debian12"
     "${REGISTRY}/common/tools/golang:1.24" = "docker-image://${REGISTRY}/common/tools/golang:1.24"
   }
   platforms = ["linux/amd64", "linux/arm64"]
   args = {
-    APP = "ci-demo-go"
-    APP_CONFIG = "etc/app_dev.yaml"
-    APP_ENV = "dev"
-    CGO_ENABLED = "0"
-    MAIN_PACKAGE = "."
-    RUNTIME_IMAGE = "${REGISTRY}/common/runtime/golang:debian11"
+    RUNTIME_IMAGE = "${REGISTRY}/common/runtime/golang:debian12"
     TOOLCHAIN_IMAGE = "${REGISTRY}/common/tools/golang:1.24"
   }
   labels = {
@@ -66,20 +124,16 @@ target "ci-demo-go-dev" {
 
 target "ci-demo-go-prd" {
   description = "ci-demo-go (prd)"
+  inherits = ["_ci-demo-go"]
   context = "."
-  dockerfile = "bake/ci-demo-go/Dockerfile"
+  target = "env-prd"
   contexts = {
-    "${REGISTRY}/common/runtime/golang:debian11" = "docker-image://${REGISTRY}/common/runtime/golang:debian11"
+    "${REGISTRY}/common/runtime/golang:debian12" = "docker-image://${REGISTRY}/common/runtime/golang:debian12"
     "${REGISTRY}/common/tools/golang:1.24" = "docker-image://${REGISTRY}/common/tools/golang:1.24"
   }
   platforms = ["linux/amd64", "linux/arm64"]
   args = {
-    APP = "ci-demo-go"
-    APP_CONFIG = "etc/app_prd.yaml"
-    APP_ENV = "prd"
-    CGO_ENABLED = "0"
-    MAIN_PACKAGE = "."
-    RUNTIME_IMAGE = "${REGISTRY}/common/runtime/golang:debian11"
+    RUNTIME_IMAGE = "${REGISTRY}/common/runtime/golang:debian12"
     TOOLCHAIN_IMAGE = "${REGISTRY}/common/tools/golang:1.24"
   }
   labels = {
@@ -92,20 +146,16 @@ target "ci-demo-go-prd" {
 
 target "ci-demo-go-test" {
   description = "ci-demo-go (test)"
+  inherits = ["_ci-demo-go"]
   context = "."
-  dockerfile = "bake/ci-demo-go/Dockerfile"
+  target = "env-test"
   contexts = {
-    "${REGISTRY}/common/runtime/golang:debian11" = "docker-image://${REGISTRY}/common/runtime/golang:debian11"
+    "${REGISTRY}/common/runtime/golang:debian12" = "docker-image://${REGISTRY}/common/runtime/golang:debian12"
     "${REGISTRY}/common/tools/golang:1.24" = "docker-image://${REGISTRY}/common/tools/golang:1.24"
   }
   platforms = ["linux/amd64", "linux/arm64"]
   args = {
-    APP = "ci-demo-go"
-    APP_CONFIG = "etc/app_test.yaml"
-    APP_ENV = "test"
-    CGO_ENABLED = "0"
-    MAIN_PACKAGE = "."
-    RUNTIME_IMAGE = "${REGISTRY}/common/runtime/golang:debian11"
+    RUNTIME_IMAGE = "${REGISTRY}/common/runtime/golang:debian12"
     TOOLCHAIN_IMAGE = "${REGISTRY}/common/tools/golang:1.24"
   }
   labels = {

@@ -8,7 +8,7 @@ image "golang-tools" {
   # another version add them below in go_checksums.
   versions = ["1.24.2"]
   # Debian suites; the first is the default variant (its tags also come without the suffix).
-  variants = ["bullseye"]
+  variants = ["bookworm"]
   # Floating tags besides the full version: "minor" (1.24), "major" (1), "latest".
   aliases = ["minor"]
 

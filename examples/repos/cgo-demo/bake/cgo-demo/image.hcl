@@ -1,11 +1,12 @@
-# The cgo-demo service image, built multi-stage FROM a Go toolchain and a runtime image
+# The cgo-demo service image, built multi-stage FROM a Go toolchain and a runtime image with the
+# Dockerfile bakegen generates (in docker-bake.hcl) from this definition
 # (written by `bakegen init --app cgo-demo`; edit freely).
 image "cgo-demo" {
   kind        = "app"
   # {env} is the environment, {app} the app's name.
   repository  = "{env}/{app}"
   description = "cgo-demo ({env})"
-  # The source, relative to this folder; this folder's Dockerfile builds it.
+  # The source (its go.mod), relative to this folder.
   context     = "../.."
 
   # One target per env: cgo-demo-<env> (a single env keeps the name cgo-demo).
@@ -14,9 +15,16 @@ image "cgo-demo" {
   #   config = "etc/app_{env}.yaml"
   config = ""
 
+  # How the service starts: /app/cgo-demo with these arguments ({config} is the env's
+  # config file), the config file's folder copied beside it. No healthcheck unless you name one,
+  # e.g. healthcheck = ["/app/{app}", "-healthcheck"], healthcheck_interval = "30s".
+  binary     = "/app/{app}"
+  command    = []
+  expose     = []
+
   # Published base images ({registry} is the REGISTRY variable): only the app is built.
-  toolchain = "{registry}/common/tools/golang:1.24"
-  runtime   = "{registry}/common/runtime/golang:debian11"
+  toolchain = "{registry}/common/tools/golang:1.24-debian12"
+  runtime   = "{registry}/common/runtime/golang:debian12"
 
   # The Go package with main, relative to the context; cgo = true builds with CGO_ENABLED=1,
   # cross-compiled against each platform's C library (it then needs a Debian runtime).
@@ -24,6 +32,6 @@ image "cgo-demo" {
   cgo          = true
 
   # `latest` is added when both match (and the work tree is clean).
-  latest_envs     = ["prd"]
+  latest_envs     = []
   latest_branches = ["main", "master"]
 }
