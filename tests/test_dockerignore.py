@@ -1,13 +1,28 @@
-"""bakegen.dockerignore: the reading and the matching, pinned with hand-written expectations
-(each found so against BuildKit)."""
+"""bakegen.dockerignore against the real BuildKit: the files a build context sends are the ones
+the module calls visible.
+
+The pure tests pin the reading and the matching with hand-written expectations. The BuildKit tests
+build `FROM scratch` + `COPY . /` (the built-in frontend: no `# syntax=` line) with a local output
+and compare the files that arrive with those expectations and with the module: one build for a
+tree of awkward names, one for the hand-written cases (each a named build context with its own
+.dockerignore), one per pattern that fails the build. They skip when the harness
+(scripts/buildkit-harness) is not up or `docker buildx` is missing.
+"""
 
 from __future__ import annotations
 
+import os
+import subprocess
+from pathlib import Path
+
 import pytest
+from conftest import BUILDX
+from harness import load_facts
 
 from bakegen.dockerignore import excluded, parse, prunable_dir, visible
 from bakegen.errors import BakegenError
 
+ENV_BUILDER = os.environ.get("BAKEGEN_TEST_BUILDER")
 DI = ".dockerignore"
 
 
@@ -140,4 +155,112 @@ def test_refusals_are_one_line_and_name_the_line():
     with pytest.raises(BakegenError) as e:
         visible(parse("a\n\\d\n"), ["b"])  # valid to Go (a digit), not reproduced here
     assert e.value.where == ".dockerignore:2"
+
+
+# ------------------------------------------------------------------------------ BuildKit
+@pytest.fixture(scope="module")
+def builder() -> str:
+    facts = load_facts()
+    if facts is None:
+        pytest.skip("the BuildKit harness is not up (scripts/buildkit-harness up)")
+    if not BUILDX:
+        pytest.skip("`docker buildx version` fails: no buildx")
+    return ENV_BUILDER or facts["BUILDER"]
+
+
+def write_context(root: Path, files: list[str], ignore: str | None) -> None:
+    for name in files:
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(name)
+    if ignore is not None:
+        (root / DI).write_bytes(ignore.encode())
+
+
+def build(builder: str, out: Path, context: Path, dockerfile: Path, named: dict[str, Path] | None = None):
+    """`docker buildx build` with a local output; the finished process."""
+    cmd = ["docker", "buildx", "build", "--builder", builder, "--progress=quiet", "-f", str(dockerfile),
+           "--output", f"type=local,dest={out}"]
+    for name, path in (named or {}).items():
+        cmd += ["--build-context", f"{name}={path}"]
+    return subprocess.run([*cmd, str(context)], capture_output=True, text=True, timeout=600)
+
+
+def files_in(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() or p.is_symlink())
+
+
+def seen_by_buildkit(builder: str, tmp: Path, cases: list[tuple[str, list[str]]]) -> list[list[str]]:
+    """The files each (ignore text, files) context sends: one build, a named context per case."""
+    lines, named = ["FROM scratch"], {}
+    for n, (text, files) in enumerate(cases):
+        named[f"c{n}"] = tmp / f"c{n}"
+        write_context(named[f"c{n}"], files, text)
+        lines.append(f"COPY --from=c{n} . /c{n}/")
+    (tmp / "Dockerfile").write_text("\n".join(lines) + "\n")
+    (tmp / "main").mkdir()
+    proc = build(builder, tmp / "out", tmp / "main", tmp / "Dockerfile", named)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return [files_in(tmp / "out" / f"c{n}") for n in range(len(cases))]
+
+
+TREE = [
+    "Dockerfile", "README.md", "main.go", ".env", "app/.env", ".git/HEAD", ".git/objects/ab/cdef",
+    "with space.txt", " lead", "trail ", "tab\tname", "new\nline", "br[a]ck", "st*r", "q?mark", "back\\slash",
+    "car^et", "ex!clam", "#hash", "# not a comment", "dollar$", "plus+", "paren(x)", "brace{y}", "pipe|x",
+    "dot.file.txt", "café/menu.txt", "日本/ファイル.txt", "deep/a/b/c/d/e/f/g.txt", "deep/a/b/keep.txt",
+    "deep/a/other.txt", "node_modules/x/index.js", "pkg/node_modules/y.js", "pkg/src/z.js", "build/out.bin",
+    "build/keep.txt", "build/sub/keep.txt", "docs/README.md", "docs/api/v1.md", "docs/api/v2.txt",
+    "logs/2024/app.log", "x.log", "sub/y.log", "sub/z.log", "foo", "foobar", "xfoo", "sub/foo/z", "D/f",
+    "D/sub/g", "tmp/.keep", "tmp/cache/a", "vendor/m/LICENSE", "vendor/m/x.go", ".github/workflows/ci.yml",
+    "bake/app/Dockerfile", "bake/app/image.hcl",
+]
+TREE_IGNORE = (
+    "\ufeff# the usual and the odd\r\nDockerfile\n.dockerignore\n.git\n**/.env\n*.log\n!sub/y.log\n"
+    "node_modules\n**/node_modules\nbuild/\n!build/keep.txt\ndocs/**\n!docs/api/*.md\ndeep/a/b\n"
+    "!deep/a/b/c/d\nbr\\[a\\]ck\nst\\*r\nq?mark\nback\\\\slash\ncar^et\n  # not a comment\n**foo\n!foo\n"
+    "caf[é]/*\n日本\n/ lead\ntrail \nwith space.txt\ntab?name\nnew?line\nD/*\n!D\ntmp/*\n!tmp/.keep\n"
+    "vendor\n!vendor/*/LICENSE\n.github/\nbake/*/Dockerfile\nparen(x)\nbrace{y}\ndollar$\npipe|x\nplus+\n"
+)
+
+
+@pytest.mark.slow
+def test_buildkit_sends_what_visible_says_for_a_tree_of_awkward_names(builder, tmp_path):
+    context = tmp_path / "context"
+    write_context(context, TREE, TREE_IGNORE)
+    (context / "Dockerfile").write_text("FROM scratch\nCOPY . /\n")
+    proc = build(builder, tmp_path / "out", context, context / "Dockerfile")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    got = files_in(tmp_path / "out")
+    assert got == visible(parse(TREE_IGNORE), [*TREE, DI])
+    assert "Dockerfile" not in got and DI not in got  # excluded means not sent, these two as well
+    assert 10 < len(got) < len(TREE) - 30
+
+
+@pytest.mark.slow
+def test_buildkit_sends_what_the_hand_written_cases_say(builder, tmp_path):
+    got = seen_by_buildkit(builder, tmp_path, [(text, files) for text, files, _ in MATCH_CASES])
+    assert [(text, seen) for (text, _, _), seen in zip(MATCH_CASES, got, strict=True)] == [
+        (text, sorted(expected)) for text, _, expected in MATCH_CASES]
+
+
+@pytest.mark.slow
+def test_a_dockerfile_s_own_ignore_file_replaces_the_context_s(builder, tmp_path):
+    context, files = tmp_path / "context", ["a", "b", "c", "sub/Dockerfile", "sub/Dockerfile.dockerignore"]
+    write_context(context, files, "a\n")
+    own = "b\nsub\n"
+    (context / "sub/Dockerfile").write_text("FROM scratch\nCOPY . /\n")
+    (context / "sub/Dockerfile.dockerignore").write_text(own)
+    proc = build(builder, tmp_path / "out", context, context / "sub/Dockerfile")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert files_in(tmp_path / "out") == visible(parse(own), [*files, DI]) == [DI, "a", "c"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("text", "files", "fails"), FAILURES, ids=lambda v: repr(v)[:24])
+def test_buildkit_fails_where_the_module_refuses(builder, tmp_path, text, files, fails):
+    write_context(tmp_path / "context", files, text)
+    (tmp_path / "Dockerfile").write_text("FROM scratch\nCOPY . /\n")
+    proc = build(builder, tmp_path / "out", tmp_path / "context", tmp_path / "Dockerfile")
+    assert (proc.returncode != 0) is fails, proc.stderr[-3000:]
 
