@@ -5,13 +5,14 @@ The pure tests pin the reading and the matching with hand-written expectations. 
 build `FROM scratch` + `COPY . /` (the built-in frontend: no `# syntax=` line) with a local output
 and compare the files that arrive with those expectations and with the module: one build for a
 tree of awkward names, one for the hand-written cases (each a named build context with its own
-.dockerignore), one per pattern that fails the build. They skip when the harness
-(scripts/buildkit-harness) is not up or `docker buildx` is missing.
+.dockerignore), one per pattern that fails the build, two for seeded random cases. They
+skip when the harness (scripts/buildkit-harness) is not up or `docker buildx` is missing.
 """
 
 from __future__ import annotations
 
 import os
+import random
 import subprocess
 from pathlib import Path
 
@@ -264,3 +265,41 @@ def test_buildkit_fails_where_the_module_refuses(builder, tmp_path, text, files,
     proc = build(builder, tmp_path / "out", tmp_path / "context", tmp_path / "Dockerfile")
     assert (proc.returncode != 0) is fails, proc.stderr[-3000:]
 
+
+# ------------------------------------------------------------------------------ random cases
+NAMES = ["a", "b", "ab", ".h", "x y", "é", "[a]", "a*", "!n", "q?"]  # few, so that directories are shared
+GLOBS = ["*", "**", "?", "[ab]", "[^a]", "[!a]", "\\*", "..", "."]
+
+
+def random_case(rng: random.Random) -> tuple[str, list[str]]:
+    """A small tree of NAMES, and patterns made from its paths, parts blurred into globs."""
+    paths = {"/".join(rng.choice(NAMES) for _ in range(rng.randint(1, 4))) for _ in range(rng.randint(4, 12))}
+    files = sorted(p for p in paths if not any(q.startswith(p + "/") for q in paths))  # a file or a directory
+    return "\n".join(random_pattern(rng, rng.choice(files)) for _ in range(rng.randint(3, 8))) + "\n", files
+
+
+def random_pattern(rng: random.Random, path: str) -> str:
+    """A pattern for the file at ``path`` or one of its directories."""
+    parts = path.split("/")[: rng.randint(1, path.count("/") + 1)]
+    parts = [blur(rng, part) if rng.random() < 0.4 else "".join("\\" * (c in "*?[]\\") + c for c in part)
+             for part in parts]
+    line = "/".join(parts) + rng.choice(["", "", "", "", "/", "/*", "/**"])
+    return rng.choice(["", "", "", "!", "!", "/", " ", "**/"]) + line
+
+
+def blur(rng: random.Random, part: str) -> str:
+    c = part[0] if part[0].isalnum() else "a"
+    return rng.choice(["*", "**", "?" * len(part), c + "*", "*" + part[-1], f"[{c}x]{part[1:]}", f"[!{c}]{part[1:]}",
+                       f"[^{c}]{part[1:]}", f"[{c}-z]*", rng.choice(GLOBS)])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 2])
+def test_buildkit_agrees_on_random_cases(builder, tmp_path, seed):
+    rng = random.Random(seed)
+    cases = [case for case in (random_case(rng) for _ in range(100)) if not module_fails(*case)]
+    assert len(cases) > 80
+    got = seen_by_buildkit(builder, tmp_path, cases)
+    wrong = [(text, files, seen) for (text, files), seen in zip(cases, got, strict=True)
+             if seen != visible(parse(text), [*files, DI])]
+    assert not wrong
