@@ -1,8 +1,10 @@
 """Which files of a build context a BuildKit build sees, decided from its ``.dockerignore``.
 
-Pure: it takes the ignore file's text (decoded UTF-8) and clean, context-relative, '/'-separated
-paths. The rules are those of the Go code BuildKit runs, read in its sources and checked against a
-real BuildKit by tests/test_dockerignore.py (BakegenError wherever the build would fail):
+Pure: it takes the ignore file's text and clean, context-relative, '/'-separated paths, decoded
+as UTF-8 with ``errors="surrogateescape"`` (BuildKit's JSON step turns each bad byte of a pattern
+into U+FFFD, as its regexps read each bad byte of a name). The rules are those of the Go code
+BuildKit runs, read in its sources and checked against a real BuildKit by
+tests/test_dockerignore.py (BakegenError wherever the build would fail):
 
 * ``moby/patternmatcher/ignorefile.ReadAll``: lines split at '\\n', one '\\r' and a first-line BOM
   dropped, a line of 64 KiB or more fails; '#' in column 1 is a comment; Go's ``TrimSpace``; '!'
@@ -39,6 +41,7 @@ from bakegen.errors import BakegenError
 _GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a" \
             "\u2028\u2029\u202f\u205f\u3000"  # unicode.IsSpace
 _GLOB_CHARS = set("*[]?^\\")  # an exclusion with one of these: fsutil skips no directory
+_BAD_BYTE = dict.fromkeys(range(0xDC80, 0xDD00), "\ufffd")  # a byte not UTF-8, as surrogateescape decodes it
 # filepath.Match's grammar: a class is [, an optional ^, ranges (c or c-c, c escaped or not - nor ]), ]
 _GLOB_CHAR = r"(?:\\.|[^\\\-\]])"
 _GLOB_RANGE = re.compile(rf"({_GLOB_CHAR})(?:-({_GLOB_CHAR}))?", re.S)
@@ -71,7 +74,7 @@ class Pattern:
         if self.kind == "suffix":
             suffix = self.text[2:]
             return path.endswith(suffix) or (suffix.startswith("/") and path == suffix[1:])
-        return self.regex is not None and self.regex.match(path) is not None
+        return self.regex is not None and self.regex.match(path.translate(_BAD_BYTE)) is not None
 
 
 def parse(text: str, filename: str = ".dockerignore") -> tuple[Pattern, ...]:
@@ -87,9 +90,9 @@ def _read_all(text: str, filename: str) -> Iterable[tuple[str, str]]:
     """(where, entry) as ``ignorefile.ReadAll`` returns the entries."""
     lines = text.split("\n")
     for number, raw in enumerate(lines[:-1] if lines[-1] == "" else lines, 1):
-        if len(raw.encode("utf-8", "surrogatepass")) >= 65536:  # bufio.Scanner's limit
+        if len(raw.encode("utf-8", "surrogateescape")) >= 65536:  # bufio.Scanner's limit
             raise BakegenError("a line of 64 KiB or more fails the build (token too long)", f"{filename}:{number}")
-        line = (raw.removeprefix("\ufeff") if number == 1 else raw).removesuffix("\r")
+        line = (raw.removeprefix("\ufeff") if number == 1 else raw).removesuffix("\r").translate(_BAD_BYTE)
         pattern = line.strip(_GO_SPACE)
         if line.startswith("#") or not pattern:
             continue

@@ -94,6 +94,8 @@ MATCH_CASES = [
     ("*\n!.dockerignore\n", ["a"], [DI]),
     ("a*[]x]\n", ["a]", "ax", "a]x", "abx", "ay"], [DI, "ay"]),  # [] is no class to Go's glob check; ] is a member
     ("ab*c\\\n", ["abc$", "abxc$zz", "abc", "abc\\"], [DI, "abc", "abc\\"]),  # the trailing \ escapes the $
+    ("a\udcff\n", ["a\udcff", "a\ufffd", "b"], [DI, "a\udcff", "b"]),  # a byte not UTF-8 becomes U+FFFD
+    ("a\udcff*\nb?\n", ["a\udcff", "a\udcfe", "a\ufffd", "b\udcfe", "c"], [DI, "c"]),  # a regexp reads bad bytes so
 ]
 
 
@@ -173,9 +175,9 @@ def write_context(root: Path, files: list[str], ignore: str | None) -> None:
     for name in files:
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(name)
+        path.write_bytes(name.encode("utf-8", "surrogateescape"))
     if ignore is not None:
-        (root / DI).write_bytes(ignore.encode())
+        (root / DI).write_bytes(ignore.encode("utf-8", "surrogateescape"))
 
 
 def build(builder: str, out: Path, context: Path, dockerfile: Path, named: dict[str, Path] | None = None):
