@@ -94,6 +94,8 @@ MATCH_CASES = [
     ("*\n!.dockerignore\n", ["a"], [DI]),
     ("a*[]x]\n", ["a]", "ax", "a]x", "abx", "ay"], [DI, "ay"]),  # [] is no class to Go's glob check; ] is a member
     ("ab*c\\\n", ["abc$", "abxc$zz", "abc", "abc\\"], [DI, "abc", "abc\\"]),  # the trailing \ escapes the $
+    ("a\u00a0\u3000\n\u200bb\n", ["a", "a\u00a0\u3000", "b", "\u200bb"], [DI, "a\u00a0\u3000", "b"]),  # Go's spaces
+    ("a\x1c\né\n", ["a", "a\x1c", "é"], [DI, "a"]),  # \x1c is no space to Go
     ("a\udcff\n", ["a\udcff", "a\ufffd", "b"], [DI, "a\udcff", "b"]),  # a byte not UTF-8 becomes U+FFFD
     ("a\udcff*\nb?\n", ["a\udcff", "a\udcfe", "a\ufffd", "b\udcfe", "c"], [DI, "c"]),  # a regexp reads bad bytes so
 ]
