@@ -1,12 +1,20 @@
-"""The edge that runs docker buildx: the only module besides ``gitmeta`` that starts a program."""
+"""The edge that runs docker buildx: the only module besides ``gitmeta`` that starts a program.
+Registry questions go through ``docker buildx imagetools`` (the user's credentials, helpers and
+registry settings, as a build uses them); an answer that is not a clear yes is a no."""
 
 from __future__ import annotations
 
+import json
 import shlex
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, NamedTuple
 
+from . import registry
 from .errors import BakegenError
+
+TIMEOUT = 60
 
 
 def run_each(cmds: list[list[str]], dry_run: bool, echo: Callable[[str], object]) -> None:
@@ -21,3 +29,67 @@ def run_each(cmds: list[list[str]], dry_run: bool, echo: Callable[[str], object]
             raise BakegenError(f"{cmd[0]} is not installed; use --dry-run to print the commands") from None
         if proc.returncode != 0:
             raise BakegenError(f"command failed with exit code {proc.returncode}: {shlex.join(cmd)}")
+
+
+class Pushed(NamedTuple):
+    """An image in a registry: its digest, and the image config of each platform."""
+
+    digest: str
+    configs: dict[str, dict[str, Any]]
+
+
+def _imagetools(ref: str) -> Pushed | None:
+    try:
+        proc = subprocess.run(["docker", "buildx", "imagetools", "inspect", ref, "--format", "{{json .}}"],
+                              capture_output=True, text=True, timeout=TIMEOUT, check=False)
+        doc = json.loads(proc.stdout) if proc.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return None
+    if not isinstance(doc, dict) or not isinstance(doc.get("manifest"), dict):
+        return None
+    image = doc.get("image")
+    if isinstance(image, dict) and "config" in image:  # one platform: the config itself
+        image = {f"{image.get('os')}/{image.get('architecture')}": image}
+    if not isinstance(image, dict):
+        return None
+    return Pushed(str(doc["manifest"].get("digest", "")), {p: c for p, c in image.items() if isinstance(c, dict)})
+
+
+def inspect(refs: Mapping[str, Sequence[str]], config: dict[str, Any]) -> dict[str, Pushed | None]:
+    """Each reference's image (its digest, and the config of each platform asked for), asked of
+    the registries at once: through their HTTP API where ``registry`` can, else through ``docker
+    buildx imagetools``. None where a registry has no such image, or did not answer."""
+    client = registry.Client(config)
+
+    def one(item: tuple[str, Sequence[str]]) -> Pushed | None:
+        try:
+            image = client.image(item[0], list(item[1]))
+            return None if image is None else Pushed(image.digest, image.configs)
+        except registry.Unsure:
+            return _imagetools(item[0])
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        return dict(zip(refs, pool.map(one, refs.items()), strict=True))
+
+
+def retag(source: str, tags: Sequence[str], config: dict[str, Any]) -> None:
+    """Point every one of ``tags`` at the image ``source`` (``repo@sha256:...``), registry side."""
+    try:
+        registry.Client(config).tag(source, list(tags))
+        return
+    except registry.Unsure:
+        pass
+    cmd = ["docker", "buildx", "imagetools", "create", "--progress", "quiet"]
+    for tag in tags:
+        cmd += ["--tag", tag]
+    proc = subprocess.run([*cmd, source], capture_output=True, text=True, timeout=TIMEOUT * 5, check=False)
+    if proc.returncode != 0:
+        raise BakegenError(f"could not tag {source} as {', '.join(tags)}: {proc.stderr.strip()[-300:]}")
+
+
+def bake(args: Sequence[str]) -> int:
+    """Run ``docker buildx bake ARGS`` with this process's output; its exit code."""
+    try:
+        return subprocess.run(["docker", "buildx", "bake", *args], check=False).returncode
+    except FileNotFoundError:
+        raise BakegenError("docker is not installed: bakegen bake runs docker buildx bake") from None

@@ -17,6 +17,7 @@ import click
 
 from . import __version__
 from .commands import CONTEXT, OUTPUT, choices, given, options
+from .commands.bake import bake_cmd
 from .commands.builder import builder_cmd
 from .commands.generate import generate
 from .commands.init import init_cmd
@@ -68,7 +69,7 @@ def cli(ctx: click.Context, /, output: Path | None, check_file: Path | None, fmt
     return None
 
 
-for command in (meta_cmd, tags_cmd, graph_cmd, explain_cmd, builder_cmd, init_cmd, lock_cmd):
+for command in (bake_cmd, meta_cmd, tags_cmd, graph_cmd, explain_cmd, builder_cmd, init_cmd, lock_cmd):
     cli.add_command(command)
 
 

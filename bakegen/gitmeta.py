@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from .errors import BakegenError
-from .model import GitMeta, GitState, Stamp
+from .model import GitMeta, GitState, Listing, Stamp
 from .tags import release_version
 
 # Detached HEAD (every CI checkout): the first of these that is set and non-empty names the branch.
@@ -158,3 +158,27 @@ def last_change(meta: GitMeta, paths: Sequence[str], env: Mapping[str, str],
         return meta.stamp  # not tracked here (built-in definitions): the build's commit
     dirty = meta.state.dirty and _is_dirty(Path.cwd(), paths)
     return _stamp(info[0], info[1], dirty, env, now)
+
+
+def listing(folder: Path) -> Listing | None:
+    """The folder's files as git sees them; None outside a git work tree."""
+    top = _top(folder)
+    if top is None:
+        return None
+    prefix = os.path.relpath(folder.resolve(), top.resolve()).replace(os.sep, "/")
+    prefix = "" if prefix == "." else prefix + "/"
+    tracked = {}
+    for entry in _git(folder, "ls-files", "-s", "-z", "--", ".").stdout.split("\0"):
+        if entry:
+            info, _, path = entry.partition("\t")
+            mode, blob, _stage = info.split()
+            tracked[path] = (mode, blob)
+    words = iter(_git(folder, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignored=matching",
+                      "--no-renames", "--", ".").stdout.split("\0"))
+    unsure, deleted = [], set()
+    for word in words:
+        if len(word) < 4 or not word[3:].startswith(prefix):
+            continue
+        path = word[3:][len(prefix):]
+        (deleted.add(path) if "D" in word[:2] else unsure.append(path))
+    return Listing(tracked, tuple(sorted(set(unsure))), frozenset(deleted))

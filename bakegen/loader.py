@@ -15,6 +15,7 @@ HCL is read by ``hcl`` exactly as Go's HCL (buildx's parser) reads it, or refuse
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import posixpath
@@ -24,11 +25,12 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from . import hcl
+from . import dockerignore, hcl
 from .checksums import LOCK_FILE, Checksums, Table, definition_checksums, merge, parse_lock
 from .dockerargs import declared_args
 from .errors import BakegenError, did_you_mean
-from .model import App, Definitions, Image, Project, Runtime, Toolchain
+from .keys import File
+from .model import App, Definitions, Image, Listing, Project, Runtime, Toolchain
 from .platforms import canonical_platform
 from .schema import (
     COMMON_KEYS,
@@ -263,7 +265,7 @@ def _image(name: str, kind: str, block: hcl.Block, *, folder: Path, shown: str, 
         v["dockerfile_args"], v["dockerfile_required_args"] = declared_args(text)
         v["dockerfile"] = posixpath.relpath(shown_file, context)
     if kind == "app":
-        _app_values(name, v, where, context_path)
+        _app_values(name, v, where, context_path, project.main_branches)
 
     def inherit(key: str, check: Any = None) -> Any:
         value = getattr(project, key) if v[key] is None else v[key]
@@ -275,12 +277,23 @@ def _image(name: str, kind: str, block: hcl.Block, *, folder: Path, shown: str, 
     return TYPES[kind](name=name, folder=shown, where=where, **v)
 
 
-def _app_values(name: str, v: dict[str, Any], where: dict[str, str], context: Path) -> None:
+def _app_values(name: str, v: dict[str, Any], where: dict[str, str], context: Path,
+                main_branches: tuple[str, ...]) -> None:
     """An app's envs and the defaults that depend on them, and the files of its context that
     generation checks: each env's config file, go.mod, the main package's .go files."""
     v["envs"] = _envs(name, v, where)
     if v["latest_envs"] is None:
         v["latest_envs"] = tuple(e for e in v["envs"] if e in LATEST_ENVS)
+    if v["latest_branches"] is None:
+        v["latest_branches"] = main_branches
+    owned = dict(v["env_branches"] or ())
+    stray = sorted(set(owned) - set(v["envs"]))
+    if stray:
+        raise BakegenError(f'image "{name}": env_branches names env "{stray[0]}", which is not one of its envs '
+                           f'({", ".join(v["envs"])})', where.get("env_branches"))
+    v["env_branches"] = tuple((e, owned.get(e, ("*",) if i == 0 and not v["env_branches"] else
+                                            () if v["env_branches"] else main_branches))
+                              for i, e in enumerate(v["envs"]))
     wanted = [posixpath.normpath(fill(v["config"], "config", where.get("config"), env=e, app=name))
               for e in v["envs"] if v["config"]]
     main = (context / v["main_package"]).resolve()
@@ -318,6 +331,17 @@ def offline_tables(folder: Path, definitions: Sequence[Checksums] = (),
 
 
 # ---------------------------------------------------------------- packaged files
+def docker_config() -> dict[str, Any]:
+    """The docker CLI's config file ($DOCKER_CONFIG/config.json): where ``docker login`` keeps
+    credentials; empty when there is none or it cannot be read."""
+    folder = Path(os.environ.get("DOCKER_CONFIG") or Path.home() / ".docker")
+    try:
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return config if isinstance(config, dict) else {}
+
+
 def data_json(name: str) -> Any:
     """A file of ``bakegen/data/``, parsed."""
     return json.loads((_HERE / "data" / name).read_text(encoding="utf-8"))
@@ -357,6 +381,31 @@ def main_package(context: Path, app: str) -> str:
         return "."
     found = [p.relative_to(context).as_posix() for p in glob(context, "cmd/*") if p.is_dir() and has_main(p)]
     return f"cmd/{app}" if f"cmd/{app}" in found else (found[0] if len(found) == 1 else ".")
+
+
+def context_files(folder: Path, shown: str, listing: Listing) -> list[File]:
+    """Every file of a build context that the build sees (its ``.dockerignore`` applied as
+    BuildKit applies it), with its mode and content id: git's blob id for a file git vouches for,
+    else the sha256 of what is on disk (changed, untracked and ignored files: the build sends
+    them too)."""
+    text = read_text(folder / ".dockerignore", f"{shown}/.dockerignore")
+    patterns = dockerignore.parse(text, f"{shown}/.dockerignore") if text else ()
+    found = {p: (m, f"git:{blob}") for p, (m, blob) in listing.tracked.items() if p not in listing.deleted}
+    for path in listing.unsure:
+        if path.endswith("/") and dockerignore.prunable_dir(patterns, path.rstrip("/")):
+            continue
+        below = [path] if not path.endswith("/") else [
+            p.relative_to(folder).as_posix() for p in glob(folder, path + "**/*") if p.is_file() or p.is_symlink()]
+        for rel in below:
+            found[rel] = _on_disk(folder / rel)
+    return [File(p, *found[p]) for p in dockerignore.visible(patterns, found)]
+
+
+def _on_disk(path: Path) -> tuple[str, str]:
+    if path.is_symlink():
+        return "120000", "sha256:" + hashlib.sha256(os.readlink(path).encode()).hexdigest()
+    mode = "100755" if path.stat().st_mode & 0o111 else "100644"
+    return mode, "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def folder_files(folder: Path) -> dict[str, str]:

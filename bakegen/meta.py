@@ -9,7 +9,11 @@ the clock, so an unchanged app is not rebuilt.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from .apps import app_repository
+from .keys import LABEL
+from .keys import tag as key_tag
 from .model import App, BakeFile, Definitions, GitMeta, Ref, Stamp, Target, Value
 from .plan import check_unique
 from .tags import app_tags, app_version, check_tag
@@ -43,9 +47,11 @@ def _app(t: Target, mt: Target, defs: Definitions, git: GitMeta) -> None:
     mt.args.update({k: v for k, v in values.items() if k in image.dockerfile_args})
 
 
-def plan_meta(defs: Definitions, bake: BakeFile, git: GitMeta, stamps: dict[str, Stamp]) -> BakeFile:
+def plan_meta(defs: Definitions, bake: BakeFile, git: GitMeta, stamps: dict[str, Stamp],
+              keys: Mapping[str, str | None] | None = None) -> BakeFile:
     """The per-build file for every target of ``bake``. ``stamps`` has the stamp of each base
-    image (by image name); apps use the build's own."""
+    image (by image name); apps use the build's own. A target with a content key (``keys``) also
+    gets its key tag and label, so a later build with the same inputs can reuse its image."""
     targets = []
     for t in bake.targets:
         stamp = git.stamp if t.kind == "app" else stamps.get(t.image, git.stamp)
@@ -54,6 +60,11 @@ def plan_meta(defs: Definitions, bake: BakeFile, git: GitMeta, stamps: dict[str,
         mt.args["SOURCE_DATE_EPOCH"] = Value(str(stamp.epoch), f"{origin}: time from {stamp.source}")
         if t.kind == "app":
             _app(t, mt, defs, git)
+        content_key = (keys or {}).get(t.name)
+        if content_key:
+            mt.tags = [*(mt.tags or t.tags), Ref(mt.tags[0].path if mt.tags else t.tags[0].path, key_tag(content_key),
+                                                 why="its content key: a build with the same inputs reuses this image")]
+            mt.labels[LABEL] = Value(content_key, "the content key of its inputs (bakegen explain shows them)")
         mt.labels = dict(sorted(mt.labels.items()))
         mt.args = dict(sorted(mt.args.items()))
         targets.append(mt)

@@ -25,6 +25,7 @@ class Project:
     extra_hosts: Pairs
     debian_mirror: str
     registry_cache: bool
+    main_branches: tuple[str, ...]
     file: str  # as shown in messages
     where: dict[str, str] = field(compare=False)
 
@@ -107,6 +108,7 @@ class App(Image):
     healthcheck_interval: str
     latest_envs: tuple[str, ...]
     latest_branches: tuple[str, ...]
+    env_branches: tuple[tuple[str, tuple[str, ...]], ...]  # env -> the branches (globs) whose CI builds it
     short_length: int
     main_package: str
     context_files: frozenset[str]  # the files found in the context that bakegen checks (configs, go.mod)
@@ -264,3 +266,13 @@ class GitMeta(NamedTuple):
     stamp: Stamp
     sources: dict[str, str]  # field -> where its value came from
     repo: Path | None  # the work tree's top, when there is one
+
+
+class Listing(NamedTuple):
+    """The files of a folder as git sees them, relative to it: the tracked ones with their mode
+    and blob id (what ``git ls-files -s`` says: the committed content), and the ones whose content
+    git cannot vouch for (changed or untracked) or that are gone, for ``loader`` to read."""
+
+    tracked: dict[str, tuple[str, str]]  # path -> (mode, blob id)
+    unsure: tuple[str, ...]  # changed since the index, untracked, and ignored files or folders ("bin/")
+    deleted: frozenset[str]

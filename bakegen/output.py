@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import BakegenError
@@ -56,6 +58,13 @@ def write_new_files(files: dict[Path, str]) -> None:
             raise BakegenError(f"cannot create {path.parent}: {e.strerror or e}") from None
     for path, text in sorted(files.items()):
         write_atomic(path, text)
+
+
+@contextlib.contextmanager
+def scratch_folder() -> Iterator[Path]:
+    """A new private folder outside the work tree, removed with everything in it afterwards."""
+    with tempfile.TemporaryDirectory(prefix="bakegen-") as folder:
+        yield Path(folder)
 
 
 def make_private_folder(folder: Path) -> None:

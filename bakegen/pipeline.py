@@ -16,13 +16,15 @@ import os
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
-from . import gitmeta, loader
+from . import buildx, gitmeta, keys, loader, render
 from .errors import BakegenError
+from .keys import File
 from .meta import plan_meta
 from .model import BakeFile, Definitions, GitMeta, Stamp
 from .plan import Choice, Overrides, apply_overrides, plan
-from .tags import check_registry
+from .tags import app_version, check_registry
 
 # Options that change the committed file, in the order the header's command names them.
 OUTPUT_OPTIONS = ("registry", "go_version", "app", "env", "registry_cache", "definitions")
@@ -75,9 +77,49 @@ def stamps(defs: Definitions, g: GitMeta) -> dict[str, Stamp]:
             for i in defs.images if i.kind != "app"}
 
 
-def meta(c: Choices, defs: Definitions, b: BakeFile) -> BakeFile:
+def meta(c: Choices, defs: Definitions, b: BakeFile, keyed: Keys | None = None) -> BakeFile:
+    """The per-commit file; with ``keyed`` (what ``bakegen bake`` passes), each image also gets its
+    content key's tag and label, so a later build with the same inputs reuses it."""
     g = git(c)
-    return plan_meta(defs, b, g, stamps(defs, g))
+    return plan_meta(defs, b, g, stamps(defs, g), keyed.keys if keyed else None)
+
+
+class Keys(NamedTuple):
+    keys: dict[str, str | None]  # target -> its content key (None: unknown, so it is built)
+    bases: dict[str, str]  # published base (as the bake file names it) -> its digest in the registry
+    registry: str
+
+
+def content_keys(c: Choices, defs: Definitions, b: BakeFile, g: GitMeta) -> Keys:
+    """Each target's content key (``keys``), from the files its build sees; a published base
+    counts by its digest, asked of the registry (no answer: no key for the apps on it)."""
+    registry = build_registry(defs, c)
+    published = {x.name.name: x.name.resolve(registry) for t in b.targets for x in t.contexts
+                 if x.target is None and x.path is None}
+    answers = buildx.inspect(dict.fromkeys(published.values(), ()), loader.docker_config())
+    bases = {name: d.digest for name, ref in published.items() if (d := answers[ref]) and d.digest}
+    env = loader.templates()
+    release = app_version(g.state, 7) if g.state.version_tag and not g.state.dirty else ""
+    out: dict[str, str | None] = {}
+    for t in sorted(b.targets, key=lambda t: t.kind == "app"):  # bases first
+        files = _files(c.cwd, t.context)
+        folders = {x.name.name: _files(c.cwd, x.path) for x in t.contexts if x.path is not None}
+        links = {x.name.name: out.get(x.target) if x.target else bases.get(x.name.name)
+                 for x in t.contexts if x.path is None}
+        dockerfile = render.dockerfile(env, b.dockerfiles[t.inherits]) if t.inherits else \
+            loader.read_text(c.cwd / t.context / t.dockerfile)
+        folder_files = {name: f for name, f in folders.items() if f is not None}
+        base_keys = {name: k for name, k in links.items() if k}
+        known = len(folder_files) == len(folders) and len(base_keys) == len(links)
+        out[t.name] = None if files is None or dockerfile is None or not known else keys.key(
+            render.shape(t), dockerfile=dockerfile, files=files, folders=folder_files, bases=base_keys,
+            release=release if t.kind == "app" else "")
+    return Keys(out, bases, registry)
+
+
+def _files(cwd: Path, folder: str) -> list[File] | None:
+    listed = gitmeta.listing(cwd / folder)
+    return None if listed is None else loader.context_files(cwd / folder, folder, listed)
 
 
 def command(c: Choices, sub: str = "") -> str:

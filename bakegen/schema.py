@@ -67,6 +67,12 @@ def as_map(v: Any, key: str) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((str(k), as_str(x, key)) for k, x in v.items()))
 
 
+def as_map_of_lists(v: Any, key: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    if not isinstance(v, dict) or not all(isinstance(x, list) for x in v.values()):
+        raise TypeError(f'{key} must be a map of lists, like {{ dev = ["*"], prd = ["main"] }}')
+    return tuple(sorted((str(k), as_strs(x, key)) for k, x in v.items()))
+
+
 def as_map_of_maps(v: Any, key: str) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
     if not isinstance(v, dict) or not all(isinstance(x, dict) for x in v.values()):
         raise TypeError(f'{key} must be a map of maps, like {{ "1.24.99" = {{ "linux-amd64" = "<sha256>" }} }}')
@@ -85,6 +91,9 @@ PROJECT_KEYS: Keys = {
     "extra_hosts": (as_map, ()),
     "debian_mirror": (as_str, "http://deb.debian.org"),
     "registry_cache": (as_bool, False),
+    # The branches that publish: the base images are pushed from them only, and (by default) an
+    # app's every env and its `latest`.
+    "main_branches": (as_strs, ("main", "master")),
 }
 
 COMMON_KEYS: Keys = {
@@ -141,7 +150,10 @@ KIND_KEYS: dict[str, Keys] = {
         "healthcheck": (as_strs, ()),  # exec form; empty: no HEALTHCHECK
         "healthcheck_interval": (as_str, "30s"),
         "latest_envs": (as_strs, None),  # None: the envs among LATEST_ENVS
-        "latest_branches": (as_strs, ("main", "master")),
+        "latest_branches": (as_strs, None),  # None: the project's main_branches
+        # The branches (glob patterns) whose CI builds each env (`bakegen bake --ci`); None: the
+        # first env from every branch ("*"), the others from main_branches.
+        "env_branches": (as_map_of_lists, None),
         "short_length": (as_int, 7),
         "main_package": (as_str, "."),
     },

@@ -152,10 +152,10 @@ def test_a_definition_bakegen_would_not_read_is_an_error(tmp_path, path):
 def test_latest_is_not_lost_for_an_env_named_prod(tmp_path):
     """The seed's sample ships etc/app_prod.yaml: init makes env prod, and prod on main gets latest."""
     repo = seed_service(tmp_path / "svc")
-    assert 'latest_envs     = ["prod"]' in (repo.path / "bake/ci-demo-go/image.hcl").read_text()
+    assert 'latest_envs = ["prod"]' in (repo.path / "bake/ci-demo-go/image.hcl").read_text()
     meta = targets_of(generate(repo.path, "meta"))
     assert meta["ci-demo-go-prod"]["tags"][-1] == "REGISTRY/prod/ci-demo-go:latest"
-    edit(repo.path / "bake/ci-demo-go/image.hcl", 'latest_envs     = ["prod"]', 'latest_envs     = ["prd"]')
+    edit(repo.path / "bake/ci-demo-go/image.hcl", 'latest_envs = ["prod"]', 'latest_envs = ["prd"]')
     msg = fails(repo.path)
     assert 'latest_envs names env "prd", which is not one of its envs (dev, prod, test)' in msg
     assert 'did you mean "prod"' in msg

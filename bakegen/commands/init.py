@@ -20,7 +20,9 @@ from ..versions import GoVersion
 from . import CONTEXT, choices, options
 
 DEFAULT_REGISTRY = "registry.example.com"
-IGNORED = ("/.bakegen/",)  # the per-build files: meta.hcl, the digests of a build
+# The per-build files (bakegen meta -o .bakegen/meta.hcl, a build's digests): neither committed nor
+# in a build's context, where they would change every image's inputs with every commit.
+IGNORED = {".gitignore": ("/.bakegen/",), ".dockerignore": (".bakegen",)}
 
 
 def _facts(c: Any, folder: Path, go_version: str | None) -> scaffold.Facts:
@@ -124,14 +126,15 @@ def init_cmd(ctx: click.Context, /, envs: tuple[str, ...], app_context: Path | N
     write_new_files(files)
     for path in sorted(files):
         click.echo(f"bakegen: wrote {path}", err=True)
-    _ignore(c.cwd / ".gitignore")
+    for name, lines in IGNORED.items():
+        _ignore(c.cwd / name, lines)
     return 0
 
 
-def _ignore(gitignore: Path) -> None:
-    """Add the lines of ``IGNORED`` that ``gitignore`` lacks (it is created when missing)."""
-    text = loader.read_text(gitignore) or ""
-    missing = [line for line in IGNORED if line not in text.splitlines()]
+def _ignore(path: Path, lines: tuple[str, ...]) -> None:
+    """Add the ``lines`` that ``path`` lacks (it is created when missing)."""
+    text = loader.read_text(path) or ""
+    missing = [line for line in lines if line not in text.splitlines()]
     if missing:
-        write_atomic(gitignore, text + ("\n" if text and not text.endswith("\n") else "") + "\n".join(missing) + "\n")
-        click.echo(f"bakegen: added {', '.join(missing)} to {gitignore}", err=True)
+        write_atomic(path, text + ("\n" if text and not text.endswith("\n") else "") + "\n".join(missing) + "\n")
+        click.echo(f"bakegen: added {', '.join(missing)} to {path}", err=True)

@@ -28,6 +28,7 @@ group "default" {
 
 target "_cgo-demo" {
   dockerfile-inline = <<EOT
+# check=skip=InvalidDefaultArgInFrom
 # The Dockerfile bakegen generates for app "cgo-demo" from its definition: change the definition
 # (binary, command, config_dir, healthcheck, expose, main_package, cgo), not this text.
 # builder compiles on the build machine, cross-compiling for the target; app is the runtime with

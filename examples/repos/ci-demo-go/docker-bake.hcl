@@ -40,6 +40,7 @@ group "default" {
 
 target "_ci-demo-go" {
   dockerfile-inline = <<EOT
+# check=skip=InvalidDefaultArgInFrom
 # The Dockerfile bakegen generates for app "ci-demo-go" from its definition: change the definition
 # (binary, command, config_dir, healthcheck, expose, main_package, cgo), not this text.
 # builder compiles on the build machine, cross-compiling for the target; app is the runtime with

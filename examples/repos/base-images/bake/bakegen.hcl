@@ -15,5 +15,9 @@ platforms = ["linux/amd64", "linux/arm64"]
 # Where apt downloads Debian packages (replaces deb.debian.org in the base images' sources).
 debian_mirror = "http://deb.debian.org"
 
+# The branches that publish: base images are pushed only from them, and apps' envs (but the
+# first, built from every branch) and `latest` come from them.
+main_branches = ["main", "master"]
+
 # A shared registry cache (<image>:buildcache beside each image) for CI runners and laptops.
 registry_cache = false

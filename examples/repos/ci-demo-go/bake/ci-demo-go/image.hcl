@@ -30,7 +30,9 @@ image "ci-demo-go" {
   main_package = "."
   cgo          = false
 
-  # `latest` is added when both match (and the work tree is clean).
-  latest_envs     = ["prd"]
-  latest_branches = ["main", "master"]
+  # `latest` goes to these envs' images built on main_branches (bakegen.hcl) from a clean tree.
+  latest_envs = ["prd"]
+  # What CI builds (`bakegen bake --ci`): the first env on every branch, every env on
+  # main_branches, latest_envs on release tags (v1.2.3). To choose, per env:
+  #   env_branches = { dev = ["*"], prd = ["main"] }
 }
