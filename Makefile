@@ -1,13 +1,17 @@
-# bakegen: generate docker-bake.hcl from bake/ and build the images with docker buildx bake.
-#   make bake BAKE_ARGS=--push        generate both files, then build (and push) every target
-#   make bake-apps [ENV=prd]          only the apps (the daily path), or the apps of one env
-#   make bake-base                    only the base images (when their definitions change)
-#   make print                        what bake would build (docker buildx bake --print)
-#   make generate / make check        rewrite / verify the committed docker-bake.hcl
-#   make examples                     rewrite examples/repos/ with bakegen init
-#   make lock / make upgrade          refresh bake/bakegen-lock.json (checksums) from go.dev
-#                                     (upgrade: move each Go version to its newest patch first)
-#   make test / make lint / make bench / make bench-build
+# bakegen's own repository. Every repository that uses bakegen runs its commands directly
+# (`bakegen bake --push`, `bakegen -o docker-bake.hcl`, ...: see the README); these targets call
+# them with this checkout's bakegen, and add what only this repository does (test, lint, bench,
+# examples, release).
+#   make bake [PUSH=1] [TARGETS="base apps"]   build (and push) what docker-bake.hcl says; what the
+#                                              registry already has with the same inputs is only tagged
+#   make bake-apps [ENV=prd] / make bake-base   the apps (of one env) / the base images
+#   make print                                 what bake would build
+#   make load APP=ci-demo-go-dev               one app for this machine, into the local image store
+#   make generate / make check                 rewrite / verify the committed docker-bake.hcl
+#   make meta                                  .bakegen/meta.hcl, to run docker buildx bake by hand
+#   make lock / make upgrade                   refresh bake/bakegen-lock.json from go.dev
+#   make examples                              rewrite examples/repos/ with bakegen init
+#   make test / make lint / make bench / make bench-build / make release
 #   make builder NODES="ssh://a=linux/amd64 ssh://b=linux/arm64" [BUILDER_DRIVER=remote] [DRY_RUN=1]
 
 PYTHON   ?= python3
@@ -19,14 +23,16 @@ BAKEFILE ?= docker-bake.hcl
 META     ?= .bakegen/meta.hcl
 BAKE_ARGS ?=
 TARGETS  ?=
+PUSH     ?=
 ENV      ?=
+APP      ?=
 BUILDER  ?= bakegen
 BUILDER_DRIVER ?= docker-container
 NODES    ?=
 DRY_RUN  ?=
 
-.PHONY: all install generate check meta files bake bake-apps bake-base print lock upgrade test lint bench bench-build \
-        examples builder clean buildx-available
+.PHONY: all install generate check meta bake bake-apps bake-base print load lock upgrade test lint bench bench-build \
+        examples release builder clean
 
 all: check
 
@@ -35,7 +41,7 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install --quiet -e '.[test]'
 	@touch $@
 
-install: $(VENV)/.installed
+install: $(BAKEGEN_DEP)
 
 generate: $(BAKEGEN_DEP)
 	$(BAKEGEN) -o $(BAKEFILE)
@@ -43,9 +49,25 @@ generate: $(BAKEGEN_DEP)
 check: $(BAKEGEN_DEP)
 	$(BAKEGEN) --check $(BAKEFILE)
 
+# The per-commit file, for running docker buildx bake by hand (bake -f $(BAKEFILE) -f $(META)).
 meta: $(BAKEGEN_DEP)
-	@mkdir -p $(dir $(META))
 	$(BAKEGEN) meta -o $(META)
+
+# bakegen bake refuses a stale $(BAKEFILE), and a target or group that does not exist.
+bake: $(BAKEGEN_DEP)
+	$(BAKEGEN) bake --file $(BAKEFILE) $(if $(PUSH),--push) $(BAKE_ARGS) $(TARGETS)
+
+bake-apps: $(BAKEGEN_DEP)
+	$(BAKEGEN) bake --file $(BAKEFILE) $(if $(PUSH),--push) $(BAKE_ARGS) $(if $(ENV),apps-$(ENV),apps)
+
+bake-base: $(BAKEGEN_DEP)
+	$(BAKEGEN) bake --file $(BAKEFILE) $(if $(PUSH),--push) $(BAKE_ARGS) base
+
+print: $(BAKEGEN_DEP)
+	$(BAKEGEN) bake --file $(BAKEFILE) --print $(BAKE_ARGS) $(TARGETS)
+
+load: $(BAKEGEN_DEP)
+	$(BAKEGEN) bake --file $(BAKEFILE) --load $(BAKE_ARGS) $(APP)
 
 lock: $(BAKEGEN_DEP)
 	$(BAKEGEN) lock
@@ -54,29 +76,6 @@ lock: $(BAKEGEN_DEP)
 upgrade: $(BAKEGEN_DEP)
 	$(BAKEGEN) lock --upgrade
 	$(BAKEGEN) -o $(BAKEFILE)
-
-buildx-available:
-	@docker buildx version >/dev/null 2>&1 || { \
-	  echo "make: docker buildx is not available here. Install Docker with the buildx plugin" >&2; \
-	  echo "      (https://docs.docker.com/build/install-buildx/), or inspect the files with" >&2; \
-	  echo "      'make generate meta' and read $(BAKEFILE) and $(META)." >&2; exit 1; }
-
-# Both files from one bakegen process, then bake.
-files: $(BAKEGEN_DEP)
-	@mkdir -p $(dir $(META))
-	$(BAKEGEN) -o $(BAKEFILE) meta -o $(META)
-
-bake: files buildx-available
-	docker buildx bake -f $(BAKEFILE) -f $(META) $(BAKE_ARGS) $(TARGETS)
-
-bake-apps:
-	$(MAKE) bake TARGETS=$(if $(ENV),apps-$(ENV),apps)
-
-bake-base:
-	$(MAKE) bake TARGETS=base
-
-print: files buildx-available
-	docker buildx bake -f $(BAKEFILE) -f $(META) --print $(BAKE_ARGS) $(TARGETS)
 
 test: $(BAKEGEN_DEP)
 	$(VENV)/bin/python -m pytest
@@ -97,6 +96,15 @@ examples: $(BAKEGEN_DEP)
 	cd examples/repos/base-images && $(abspath $(BAKEGEN)) init && $(abspath $(BAKEGEN)) -o docker-bake.hcl
 	cd examples/repos/ci-demo-go && $(abspath $(BAKEGEN)) init --app ci-demo-go && $(abspath $(BAKEGEN)) -o docker-bake.hcl
 	cd examples/repos/cgo-demo && $(abspath $(BAKEGEN)) init --app cgo-demo --cgo && $(abspath $(BAKEGEN)) -o docker-bake.hcl
+
+# A release: the version in bakegen/__init__.py, a clean tree tagged v<version>, then the wheel and
+# sdist in dist/ (upload them to the team's package index: see the README, "Install").
+release: $(BAKEGEN_DEP)
+	@version=$$($(VENV)/bin/python -c 'import bakegen; print(bakegen.__version__)'); \
+	test -z "$$(git status --porcelain)" || { echo "make: the tree has uncommitted changes" >&2; exit 1; }; \
+	test "$$(git tag --points-at HEAD | grep -x "v$$version")" = "v$$version" || { \
+	  echo "make: tag the release first: git tag v$$version" >&2; exit 1; }; \
+	rm -rf dist && $(VENV)/bin/python -m build --outdir dist . && ls dist
 
 builder: $(BAKEGEN_DEP)
 	$(BAKEGEN) builder --name $(BUILDER) --driver $(BUILDER_DRIVER) $(if $(DRY_RUN),--dry-run) $(NODES)

@@ -87,9 +87,19 @@ def retag(source: str, tags: Sequence[str], config: dict[str, Any]) -> None:
         raise BakegenError(f"could not tag {source} as {', '.join(tags)}: {proc.stderr.strip()[-300:]}")
 
 
+MISSING = ("docker buildx is not available here: install Docker with the buildx plugin "
+           "(https://docs.docker.com/build/install-buildx/); without it, bakegen -o docker-bake.hcl and "
+           "bakegen meta -o .bakegen/meta.hcl write the files, for docker buildx bake elsewhere")
+
+
 def bake(args: Sequence[str]) -> int:
-    """Run ``docker buildx bake ARGS`` with this process's output; its exit code."""
+    """Run ``docker buildx bake ARGS`` with this process's output; its exit code. No docker, or no
+    buildx plugin, is an error saying so (not a shell's "not found")."""
     try:
-        return subprocess.run(["docker", "buildx", "bake", *args], check=False).returncode
+        code = subprocess.run(["docker", "buildx", "bake", *args], check=False).returncode
+        if code != 0 and subprocess.run(["docker", "buildx", "version"], capture_output=True,
+                                        check=False).returncode != 0:
+            raise BakegenError(MISSING)
     except FileNotFoundError:
-        raise BakegenError("docker is not installed: bakegen bake runs docker buildx bake") from None
+        raise BakegenError(MISSING) from None
+    return code

@@ -143,7 +143,15 @@ def read(repo: Path, env: Mapping[str, str], *, branch: str | None = None, commi
     releases = tuple(t for t in _git(top, "tag", "--list").stdout.split() if release_version(t)) if top else ()
     state = GitState(branch=branch, commit=full, dirty=dirty, version_tag=version_tag, timestamp=timestamp,
                      releases=releases)
-    return GitMeta(state, stamp, sources, top)
+    shallow = top is not None and _git(top, "rev-parse", "--is-shallow-repository").stdout.strip() == "true"
+    return GitMeta(state, stamp, sources, top, shallow)
+
+
+def unshallow(repo: Path) -> None:
+    """Fetch the history and tags a shallow clone lacks (``git fetch --unshallow --tags``)."""
+    out = _git(repo, "fetch", "--quiet", "--unshallow", "--tags")
+    if out.returncode != 0:
+        raise BakegenError(f"git fetch --unshallow --tags failed: {out.stderr.strip()[-300:]}")
 
 
 def last_change(meta: GitMeta, paths: Sequence[str], env: Mapping[str, str],

@@ -266,6 +266,7 @@ class GitMeta(NamedTuple):
     stamp: Stamp
     sources: dict[str, str]  # field -> where its value came from
     repo: Path | None  # the work tree's top, when there is one
+    shallow: bool = False  # a shallow clone: history and tags may be missing
 
 
 class Listing(NamedTuple):

@@ -39,6 +39,7 @@ class Choices(Overrides):
     repo: Path | None = None
     branch: str | None = None
     commit: str | None = None
+    unshallow: bool = False
     json: bool = False
     cwd: Path = field(default_factory=Path.cwd)
 
@@ -65,8 +66,26 @@ def build_registry(defs: Definitions, c: Choices) -> str:
     return defs.project.registry
 
 
-def git(c: Choices) -> GitMeta:
-    return gitmeta.read(c.repo or c.cwd, os.environ, branch=c.branch, commit=c.commit)
+SHALLOW_FIX = ("fetch the whole history (GitLab: GIT_DEPTH: \"0\"; GitHub: actions/checkout with fetch-depth: 0), "
+               "or pass --unshallow to fetch it now")
+
+
+def git(c: Choices, defs: Definitions | None = None) -> GitMeta:
+    """Branch, commit, stamps. A shallow clone is refused where it would change the result (base
+    images' stamps come from history, release aliases from every tag), or deepened on request."""
+    g = gitmeta.read(c.repo or c.cwd, os.environ, branch=c.branch, commit=c.commit)
+    if not g.shallow or g.repo is None:
+        return g
+    if c.unshallow:
+        gitmeta.unshallow(g.repo)
+        return gitmeta.read(c.repo or c.cwd, os.environ, branch=c.branch, commit=c.commit)
+    bases = [i.name for i in defs.images if i.kind != "app"] if defs else []
+    if bases or g.state.version_tag:
+        why = (f"the base images' created, revision and SOURCE_DATE_EPOCH come from the last commit that changed "
+               f"each definition ({', '.join(bases)})" if bases else
+               f"the release aliases of {g.state.version_tag} come from every release tag")
+        raise BakegenError(f"{g.repo} is a shallow clone, and {why}, which it does not have: {SHALLOW_FIX}")
+    return g
 
 
 def stamps(defs: Definitions, g: GitMeta) -> dict[str, Stamp]:
@@ -77,10 +96,10 @@ def stamps(defs: Definitions, g: GitMeta) -> dict[str, Stamp]:
             for i in defs.images if i.kind != "app"}
 
 
-def meta(c: Choices, defs: Definitions, b: BakeFile, keyed: Keys | None = None) -> BakeFile:
+def meta(c: Choices, defs: Definitions, b: BakeFile, keyed: Keys | None = None, g: GitMeta | None = None) -> BakeFile:
     """The per-commit file; with ``keyed`` (what ``bakegen bake`` passes), each image also gets its
     content key's tag and label, so a later build with the same inputs reuses it."""
-    g = git(c)
+    g = g or git(c, defs)
     return plan_meta(defs, b, g, stamps(defs, g), keyed.keys if keyed else None)
 
 

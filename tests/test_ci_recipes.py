@@ -36,16 +36,6 @@ MANIFEST_KEYS = MANIFEST_REQUIRED | {
     "log_file", "minimum_pre_commit_version", "require_serial", "stages", "verbose",
 }
 
-# docker/bake-action v6 inputs (action.yml of v6.9.0).
-BAKE_ACTION_V6_INPUTS = {
-    "builder", "workdir", "source", "allow", "call", "files", "no-cache", "pull", "load",
-    "provenance", "push", "sbom", "set", "targets", "github-token",
-}
-GITHUB_DEFAULT_BRANCH_PUSH = (
-    "github.event_name == 'push' && "
-    "github.ref == format('refs/heads/{0}', github.event.repository.default_branch)"
-)
-
 # GitLab's CI/CD YAML reference: global keywords and job keywords.
 GITLAB_GLOBAL = {"default", "include", "stages", "variables", "workflow", "spec",
                  "image", "services", "cache", "before_script", "after_script"}
@@ -56,7 +46,6 @@ GITLAB_JOB_KEYWORDS = {
     "parallel", "release", "resource_group", "retry", "rules", "run", "script", "secrets",
     "services", "stage", "tags", "timeout", "trigger", "variables", "when",
 }
-GITLAB_DEFAULT_BRANCH = "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"
 
 # Options whose value changes the committed file (cli.OUTPUT_OPTIONS): a CI job that exports one
 # of these as BAKEGEN_* makes `bakegen --check` compare the committed file with a different one.
@@ -272,7 +261,7 @@ def test_recipes_parse_and_run_bakegen():
     invocations = [(where, args) for where, line in recipe_lines() for args in bakegen_args(line)]
     per_file = {p.name: sum(where.startswith(p.name) for where, _ in invocations) for p in RECIPES}
     # The extractor must find them, or the next test would check nothing.
-    assert per_file[PRE_COMMIT.name] == 2 and per_file[GITHUB.name] >= 2 and per_file[GITLAB.name] >= 2, per_file
+    assert per_file[PRE_COMMIT.name] == 2 and per_file[GITHUB.name] == 1 and per_file[GITLAB.name] == 1, per_file
 
 
 @pytest.mark.parametrize("where,line", [(w, l) for w, l in recipe_lines() if bakegen_args(l)],
@@ -330,11 +319,13 @@ def test_shell_variables_in_bakegen_lines_are_defined():
 def test_no_output_changing_bakegen_variable_reaches_the_check():
     """BAKEGEN_ENV=prd in a job's environment would make `bakegen --check` fail on the default
     branch: the committed file is generated without it."""
-    bakegen_envvars = {p.envvar for c in [cli, *cli.commands.values()] for p in c.params if getattr(p, "envvar", None)}
+    bakegen_envvars = {v for c in [cli, *cli.commands.values()] for p in c.params
+                       for v in ([p.envvar] if isinstance(getattr(p, "envvar", None), str) else getattr(p, "envvar", None) or [])}
     source_names = set(re.findall(r"BAKEGEN_[A-Z_]+", "".join(
-        p.read_text(encoding="utf-8") for p in (ROOT / "bakegen").glob("*.py"))))
+        p.read_text(encoding="utf-8") for p in (ROOT / "bakegen").rglob("*.py"))))
+    own = set(github_workflow().get("env", {})) | set(gitlab_config().get("variables", {}))  # the pinned release
     for path in RECIPES:
-        for name in set(re.findall(r"BAKEGEN_[A-Z_]+", path.read_text(encoding="utf-8"))):
+        for name in set(re.findall(r"BAKEGEN_[A-Z_]+", path.read_text(encoding="utf-8"))) - own:
             assert name in bakegen_envvars | source_names, f"{path.name} names {name}, which bakegen does not read"
     wf = github_workflow()
     for job_id, job in wf["jobs"].items():
@@ -369,17 +360,25 @@ def test_pre_commit_manifest_follows_the_schema():
         assert h["pass_filenames"] is False
 
 
-def test_pre_commit_hooks_run_when_an_input_of_the_committed_file_changes():
-    inputs = subprocess.run(["git", "ls-files", "bake", COMMITTED], cwd=ROOT, capture_output=True,
-                            text=True, check=True).stdout.split()
-    assert COMMITTED in inputs and any(f.startswith("bake/") for f in inputs)
+def test_pre_commit_hooks_run_whatever_input_of_the_output_changes():
+    """The bake file depends on files outside bake/ (an app's config files, go.mod and main
+    package) that no `files:` pattern can name for every repository: the hooks always run."""
     for h in pre_commit_hooks():
-        files = re.compile(h.get("files", ""))
-        assert h.get("files") == r"^(bake/|docker-bake\.hcl$)"
-        for f in inputs:
-            assert files.search(f), f"{h['id']} would not run when {f} changes"
-        for f in ("README.md", "docker-bake.hcl.orig", "examples/bake/x", "bakegen/cli.py", "meta.hcl"):
-            assert not files.search(f), f"{h['id']} would run for {f}"
+        assert h["always_run"] is True and "files" not in h, h["id"]
+
+
+def test_the_rev_in_the_hooks_example_is_the_released_version():
+    """`rev: vX.Y.Z` must be a tag that exists: the version bakegen says it is, tagged in git."""
+    import bakegen
+
+    assert f"rev: v{bakegen.__version__}" in PRE_COMMIT.read_text()
+    for path in (GITHUB, GITLAB):
+        assert f'BAKEGEN_VERSION: "{bakegen.__version__}"' in path.read_text(), path.name
+    tags = subprocess.run(["git", "tag", "--list", "v*"], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    if tags:  # a clone without tags (a CI checkout of one commit) cannot show them
+        assert f"v{bakegen.__version__}" in tags or subprocess.run(
+            ["git", "describe", "--tags", "--abbrev=0"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip() <= f"v{bakegen.__version__}"
 
 
 def test_pre_commit_check_hook_entry_passes_on_this_repository():
@@ -389,6 +388,17 @@ def test_pre_commit_check_hook_entry_passes_on_this_repository():
     r = subprocess.run([sys.executable, "-m", "bakegen", *argv[1:]], cwd=ROOT,
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, f"{hook['entry']} failed:\n{r.stdout}\n{r.stderr}"
+
+
+def test_pre_commit_check_hook_fails_when_an_app_loses_a_config_file(tmp_path):
+    """Removing etc/app_dev.yaml changes nothing under bake/, yet the committed file can no longer
+    be generated: the check hook (which always runs) fails, as CI's check would."""
+    (hook,) = [h for h in pre_commit_hooks() if h["id"] == "bakegen-check"]
+    shutil.copytree(ROOT / "examples" / "repos" / "ci-demo-go", tmp_path / "svc")
+    (tmp_path / "svc" / "etc" / "app_dev.yaml").unlink()
+    r = subprocess.run([sys.executable, "-m", "bakegen", *shlex.split(hook["entry"])[1:]], cwd=tmp_path / "svc",
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0 and "etc/app_dev.yaml does not exist" in r.stderr
 
 
 def test_pre_commit_regenerate_hook_leaves_an_up_to_date_file_unchanged(tmp_path):
@@ -411,7 +421,8 @@ def test_pre_commit_regenerate_hook_leaves_an_up_to_date_file_unchanged(tmp_path
 def test_github_workflow_triggers_and_job():
     wf = github_workflow()
     on = github_on(wf)
-    assert isinstance(on, dict) and "push" in on and "pull_request" in on, on
+    assert isinstance(on, dict) and {"push", "pull_request"} <= set(on), on
+    assert on["push"]["tags"] == ["v*"] and on["push"]["branches"] == ["**"]  # release tags too
     assert wf["jobs"] and all(isinstance(j.get("steps"), list) and j["steps"] for j in wf["jobs"].values())
     for _, step in github_steps(wf):
         assert ("uses" in step) != ("run" in step), step
@@ -420,120 +431,56 @@ def test_github_workflow_triggers_and_job():
                 f"pin {step['uses']} to a major version (@vN)"
 
 
-def test_github_workflow_builds_both_files_and_pushes_only_from_the_default_branch():
-    """Two bake steps: the base images only when their definitions changed, the apps of the
-    job's env always; both read both files and push only for a push to the default branch."""
+def test_github_workflow_installs_the_release_and_builds_what_the_ref_owns():
     wf = github_workflow()
     steps = [s for _, s in github_steps(wf)]
     uses = [s.get("uses", "").split("@")[0] for s in steps]
-    bakes = [s for s in steps if s.get("uses", "").startswith("docker/bake-action@")]
-    assert [norm(b["with"]["targets"]) for b in bakes] == ["base", "apps-${{ env.APP_ENV }}"]
-    (changes,) = [s for s in steps if s.get("uses", "").startswith("dorny/paths-filter@")]
-    assert norm(bakes[0]["if"]) == f"steps.{changes['id']}.outputs.base == 'true'" and "if" not in bakes[1]
-    watched = yaml.safe_load(changes["with"]["filters"])["base"]
-    assert "bake/golang-*/**" in watched and "bake/bakegen.hcl" in watched
-    for bake in bakes:
-        assert bake["uses"] == "docker/bake-action@v6"
-        with_ = bake["with"]
-        assert set(with_) <= BAKE_ACTION_V6_INPUTS, f"not bake-action v6 inputs: {set(with_) - BAKE_ACTION_V6_INPUTS}"
-        # v6 builds from the Git context by default, which has no meta.hcl: use the checkout.
-        assert with_["source"] == "."
-        files = [f.strip() for f in re.split(r"[\n,]", with_["files"]) if f.strip()]
-        assert files == [f"./{COMMITTED}", f"./{META}"]
-        assert norm(with_["push"]) == GITHUB_DEFAULT_BRANCH_PUSH
-
+    (checkout,) = [s for s in steps if s.get("uses", "").startswith("actions/checkout@")]
+    assert checkout["with"]["fetch-depth"] == 0  # stamps and release aliases need the history
+    (install,) = [s for s in steps if re.search(r"\bpip install\b", s.get("run", ""))]
+    assert 'bakegen==$BAKEGEN_VERSION' in install["run"] and "pip install ." not in install["run"]
+    assert norm(install["env"]["PIP_EXTRA_INDEX_URL"]) == "vars.PIP_EXTRA_INDEX_URL"
+    (build,) = [s for s in steps if bakegen_args(s.get("run", ""))]
+    (args,) = bakegen_args(build["run"])
+    assert args[:3] == ["bake", "--ci", "--cache"] and "$PUSH" in args and "--metadata-file" in args
+    assert norm(build["env"]["PUSH"]) == "github.event_name == 'push' && '--push' || ''"
+    assert norm(build["env"]["BAKEGEN_DEFAULT_BRANCH"]) == "github.event.repository.default_branch"
     (login,) = [s for s in steps if s.get("uses", "").startswith("docker/login-action@")]
-    assert login["uses"] == "docker/login-action@v3"
-    assert norm(login["if"]) == GITHUB_DEFAULT_BRANCH_PUSH
-    assert {"username", "password"} <= set(login["with"])
-    assert all("secrets." in login["with"][k] for k in ("username", "password"))
-
+    assert norm(login["if"]) == "github.event_name == 'push'" and "secrets." in login["with"]["password"]
     for name in ("actions/checkout", "actions/setup-python", "docker/setup-qemu-action",
                  "docker/setup-buildx-action", "docker/login-action"):
-        assert name in uses and uses.index(name) < uses.index("docker/bake-action"), name
-    (checkout,) = [s for s in steps if s.get("uses", "").startswith("actions/checkout@")]
-    assert checkout["with"]["fetch-depth"] == 0  # the base images' stamps need the history
-    (python,) = [s for s in steps if s.get("uses", "").startswith("actions/setup-python@")]
-    assert str(python["with"]["python-version"]) == "3.11"
-
-    runs = [(i, a) for i, s in enumerate(steps) for l in shell_lines(s.get("run", "")) for a in bakegen_args(l)]
-    infos = [(i, check_invocation(a)[1]) for i, a in runs]
-    (check_at,) = [i for i, info in infos if info["check"] == COMMITTED]
-    (meta_at,) = [i for i, info in infos if info["command"] == "meta"]
-    assert dict(infos)[meta_at]["output"] == META
-    bake_at = steps.index(bakes[0])
-    install_at = next(i for i, s in enumerate(steps) if re.search(r"\bpip install\b", s.get("run", "")))
-    assert install_at < check_at < bake_at and install_at < meta_at < bake_at
-
-
-def test_github_workflow_env_is_prd_only_on_the_default_branch():
-    wf = github_workflow()
-    (job,) = [j for j in wf["jobs"].values() if any("bake-action" in s.get("uses", "") for s in j["steps"])]
-    expr = norm(job["env"]["APP_ENV"])
-    assert "'prd'" in expr and "'dev'" in expr and "github.event.repository.default_branch" in expr
+        assert uses.index(name) < steps.index(build), name
+    assert steps.index(install) < steps.index(build)
 
 
 # --- GitLab CI -------------------------------------------------------------------------------
 
-def test_gitlab_jobs_use_documented_keywords_and_dind():
+def test_gitlab_job_uses_documented_keywords_and_dind():
     config = gitlab_config()
-    assert set(config) & GITLAB_GLOBAL <= GITLAB_GLOBAL
     for name, job in config.items():
-        if name in GITLAB_GLOBAL:
-            continue
-        assert set(job) <= GITLAB_JOB_KEYWORDS, f"{name}: unknown keywords {set(job) - GITLAB_JOB_KEYWORDS}"
-    jobs = gitlab_jobs()
-    assert len(jobs) >= 2
-    for name, job in jobs.items():
-        assert job["image"] == "docker:27", name
-        services = [s if isinstance(s, str) else s["name"] for s in job["services"]]
-        assert "docker:27-dind" in services, name
-        assert job["variables"].get("DOCKER_TLS_CERTDIR") == "/certs", name
-        assert job.get("script"), name
-        lines = gitlab_lines(job)
-        order = []
-        for i, line in enumerate(lines):
-            for args in bakegen_args(line):
-                info = check_invocation(args)[1]
-                order.append(("check" if info["check"] else info["command"] or "generate", i, info))
-            if re.search(r"\bdocker buildx bake\b", line):
-                order.append(("bake", i, None))
-        kinds = [k for k, _, _ in order]
-        assert kinds.count("check") == 1 and kinds.count("meta") == 1 and kinds.count("bake") == 1, (name, kinds)
-        assert kinds.index("check") < kinds.index("bake") and kinds.index("meta") < kinds.index("bake"), name
-        meta_out = next(info["output"] for k, _, info in order if k == "meta")
-        (bake_line,) = [l for l in lines if re.search(r"\bdocker buildx bake\b", l)]
-        bake_words = commands(bake_line)[-1]
-        files = [bake_words[i + 1] for i, w in enumerate(bake_words) if w in ("-f", "--file")]
-        assert files == [COMMITTED, meta_out] and meta_out == META, (name, files)
-        assert any(re.search(r"\bdocker buildx create\b.*--use", l) for l in lines), name
+        if name not in GITLAB_GLOBAL:
+            assert set(job) <= GITLAB_JOB_KEYWORDS, f"{name}: unknown keywords {set(job) - GITLAB_JOB_KEYWORDS}"
+    (job,) = gitlab_jobs().values()
+    assert job["image"] == "docker:27" and "docker:27-dind" in job["services"]
+    assert job["variables"]["DOCKER_TLS_CERTDIR"] == "/certs"
+    assert config["variables"]["GIT_DEPTH"] == "0"
+    lines = gitlab_lines(job)
+    assert any(re.search(r"\bdocker buildx create\b.*--use", l) for l in lines)
+    (login,) = [l for l in lines if re.search(r"\bdocker login\b", l)]
+    assert login.startswith('if [ -n "$PUSH" ]')
+    (install,) = [l for l in lines if re.search(r"\bpip install\b", l)]
+    assert '"bakegen==$BAKEGEN_VERSION"' in install
+    (args,) = [a for l in lines for a in bakegen_args(l)]
+    assert args[:3] == ["bake", "--ci", "--cache"] and "$PUSH" in args
 
 
-def rule_conditions(job: dict) -> list[str]:
-    """The `if:` of every rule that adds the job (rules with when: never remove it)."""
-    return [" ".join(str(r.get("if", "")).split()) for r in job.get("rules", []) if r.get("when") != "never"]
-
-
-def test_gitlab_pushes_and_logs_in_only_on_the_default_branch():
-    """Each job pushes (and logs in) only through PUSH, which only the default-branch rule sets;
-    the apps job builds the apps-<env> group, prd on the default branch; the base job runs only
-    when the base images' definitions changed."""
-    jobs = gitlab_jobs()
-    assert set(jobs) == {"bake:base", "bake:apps"}
-    for name, job in jobs.items():
-        lines = gitlab_lines(job)
-        (bake_line,) = [l for l in lines if re.search(r"\bdocker buildx bake\b", l)]
-        assert "$PUSH" in words(bake_line) and "--push" not in words(bake_line)
-        (login,) = [l for l in lines if re.search(r"\bdocker login\b", l)]
-        assert login.startswith('if [ -n "$PUSH" ]')
-        assert job["variables"].get("PUSH") == "" and job["variables"].get("APP_ENV") == "dev"
-        pushing = [r for r in job["rules"] if r.get("variables", {}).get("PUSH") == "--push"]
-        assert [" ".join(str(r["if"]).split()) for r in pushing] == [GITLAB_DEFAULT_BRANCH], name
-        assert any("merge_request_event" in str(r.get("if")) for r in job["rules"]), f"{name}: merge requests"
-    assert words(next(l for l in gitlab_lines(jobs["bake:base"]) if "buildx bake" in l))[-1] == "base"
-    assert all("bake/golang-*/**/*" in r["changes"] for r in jobs["bake:base"]["rules"])
-    assert words(next(l for l in gitlab_lines(jobs["bake:apps"]) if "buildx bake" in l))[-1] == "apps-$APP_ENV"
-    assert jobs["bake:apps"]["rules"][0]["variables"]["APP_ENV"] == "prd"
+def test_gitlab_pushes_branches_and_tags_but_not_merge_requests():
+    (job,) = gitlab_jobs().values()
+    assert job["variables"]["PUSH"] == "--push"
+    rules = job["rules"]
+    assert "merge_request_event" in rules[0]["if"] and rules[0]["variables"]["PUSH"] == ""
+    assert rules[1]["when"] == "never"  # a branch with an open merge request: its MR pipeline builds it
+    assert " ".join(rules[2]["if"].split()) == "$CI_COMMIT_BRANCH || $CI_COMMIT_TAG"
 
 
 # --- make targets ----------------------------------------------------------------------------
@@ -596,7 +543,7 @@ def make_snippets() -> list[tuple[str, str]]:
 
 def test_every_make_target_named_exists():
     targets = makefile_targets()
-    assert {"generate", "check", "meta", "bake", "print", "test"} <= targets
+    assert {"generate", "check", "meta", "bake", "bake-apps", "print", "load", "test"} <= targets
     missing = []
     for where, snippet in make_snippets():
         for line in snippet.splitlines():

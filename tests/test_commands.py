@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pygohcl
+import pytest
 from conftest import BAKE_TARGET_ATTRIBUTES, ROOT, run_bakegen, targets_of
 
 
@@ -165,14 +166,13 @@ def test_cache_option_renders_registry_cache():
 
 
 def test_make_bake_says_clearly_when_buildx_is_missing(tmp_path, repo):
-    """With no docker on PATH, `make bake` writes both files, then stops at the buildx check
-    with a message, not a shell error."""
+    """With no docker on PATH, `make bake` checks the committed file, then stops at docker with a
+    message, not a shell error; it never rewrites the committed file."""
     import os
     import shutil
 
-    for name in ("bake", "examples"):
-        shutil.copytree(ROOT / name, repo.path / name)
-    shutil.copy(ROOT / "Makefile", repo.path / "Makefile")
+    for name in ("bake", "examples", "docker-bake.hcl", "Makefile"):
+        (shutil.copytree if (ROOT / name).is_dir() else shutil.copy)(ROOT / name, repo.path / name)
     repo.commit()
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -181,6 +181,32 @@ def test_make_bake_says_clearly_when_buildx_is_missing(tmp_path, repo):
     proc = subprocess.run(["make", "-s", "bake", *BAKEGEN_MAKE], cwd=repo.path, capture_output=True, text=True,
                           env={**os.environ, "PATH": str(bin_dir)})
     assert proc.returncode != 0
-    assert "docker buildx is not available here" in proc.stderr
-    assert (repo.path / "docker-bake.hcl").read_text() == (ROOT / "docker-bake.hcl").read_text()
-    assert 'target "ci-demo-go-prd"' in (repo.path / ".bakegen" / "meta.hcl").read_text()
+    assert "docker buildx is not available here" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_make_bake_refuses_a_stale_file_and_builds_nothing(repo):
+    """`make bake` checks the committed file (as CI does), it does not rewrite it: a stale file
+    stops it with the diff, exit 1, the tree left clean."""
+    import shutil
+
+    for name in ("bake", "examples", "docker-bake.hcl", "Makefile"):
+        (shutil.copytree if (ROOT / name).is_dir() else shutil.copy)(ROOT / name, repo.path / name)
+    text = (repo.path / "docker-bake.hcl").read_text()
+    (repo.path / "docker-bake.hcl").write_text(text.replace('"1.24.2"', '"1.24.1"', 1))
+    repo.commit()
+    proc = subprocess.run(["make", "-s", "bake", *BAKEGEN_MAKE], cwd=repo.path, capture_output=True, text=True)
+    assert proc.returncode != 0 and "docker-bake.hcl is not what bake/ gives" in proc.stderr
+    assert "nothing was built" in proc.stderr and repo.git("status", "--porcelain") == ""
+
+
+@pytest.mark.parametrize("target, message", [("apps-qa", 'no target or group "apps-qa"'),
+                                             ("nothing", 'no target or group "nothing"')])
+def test_make_targets_that_name_nothing_fail(repo, target, message):
+    import shutil
+
+    for name in ("bake", "examples", "docker-bake.hcl", "Makefile"):
+        (shutil.copytree if (ROOT / name).is_dir() else shutil.copy)(ROOT / name, repo.path / name)
+    repo.commit()
+    proc = subprocess.run(["make", "-s", "bake", f"TARGETS={target}", *BAKEGEN_MAKE], cwd=repo.path,
+                          capture_output=True, text=True)
+    assert proc.returncode != 0 and message in proc.stderr

@@ -59,9 +59,11 @@ OPTIONS: dict[str, Callable[[F], F]] = {
     "branch": _opt("--branch", envvar="BAKEGEN_BRANCH", help="Branch name, instead of git and CI variables."),
     "commit": _opt("--commit", envvar="BAKEGEN_COMMIT",
                    help="Commit hash, instead of HEAD (its release tags still count)."),
+    "unshallow": _opt("--unshallow", envvar="BAKEGEN_UNSHALLOW", is_flag=True, default=None,
+                      help="In a shallow clone, fetch the history and tags first (git fetch --unshallow --tags)."),
 }
 OUTPUT = ("registry", "go_version", "app", "env", "registry_cache", "definitions")  # what changes the bake file
-GIT = ("repo", "branch", "commit")
+GIT = ("repo", "branch", "commit", "unshallow")
 
 
 def options(*names: str) -> Callable[[F], F]:
@@ -79,7 +81,7 @@ def given(ctx: click.Context, params: dict[str, Any]) -> dict[str, Any]:
     for param in ctx.command.params:
         name, source = str(param.name), ctx.get_parameter_source(str(param.name))
         if name in OPTIONS and params.get(name) is not None and source is not None and source.name != "DEFAULT":
-            out[name] = params[name] if name in ("registry_cache", "repo", "branch", "commit") else \
+            out[name] = params[name] if name in ("registry_cache", "repo", "branch", "commit", "unshallow") else \
                 Choice(str(params[name]), _source(ctx, param))
     return out
 

@@ -18,8 +18,9 @@ import click
 from .. import bakeplan, buildx, loader, pipeline, render
 from ..errors import BakegenError
 from ..keys import TAG_PREFIX
-from ..model import BakeFile
+from ..model import BakeFile, Ref
 from ..output import scratch_folder, write_atomic
+from ..tags import sanitize
 from . import CONTEXT, GIT, choices, options
 
 EXIT_BUILD_FAILED = 4
@@ -50,6 +51,10 @@ def _selection(bake: BakeFile, defs: Any, state: Any, *, names: tuple[str, ...],
     return bakeplan.named(bake, names or ("default",)), set()
 
 
+def _default_branch(defs: Any) -> str:
+    return str(defs.project.main_branches[0]) if defs.project.main_branches else "main"
+
+
 def _local_platform() -> str:
     machine = platform.machine().lower()
     return {"x86_64": "linux/amd64", "amd64": "linux/amd64", "aarch64": "linux/arm64",
@@ -57,9 +62,9 @@ def _local_platform() -> str:
 
 
 def _bake_args(file: Path, plan: bakeplan.Plan, bake: BakeFile, *, state: Path, push: bool, load: bool,
-               show: bool, metadata: Path | None, sets: tuple[str, ...]) -> list[str]:
+               show: bool, cache: bool, metadata: Path | None, sets: tuple[str, ...]) -> list[str]:
     args = ["-f", str(file), "-f", str(state / "meta.hcl")]
-    if plan.contexts or plan.test_only:
+    if plan.contexts or plan.test_only or cache:
         args += ["-f", str(state / "build.json")]
     if push and not show:
         args.append("--push")
@@ -76,9 +81,19 @@ def _bake_args(file: Path, plan: bakeplan.Plan, bake: BakeFile, *, state: Path, 
     return [*args, *plan.build]
 
 
-def _overrides(plan: bakeplan.Plan, ky: pipeline.Keys, bake: BakeFile) -> str:
-    """The per-build file of overrides: each build's bases by digest, the test-only outputs."""
+def _overrides(plan: bakeplan.Plan, ky: pipeline.Keys, bake: BakeFile, meta: BakeFile,
+               cache: tuple[str, str] | None) -> str:
+    """The per-build file of overrides: each build's bases by digest, the test-only outputs, and
+    with ``cache`` (this branch, the default branch) a registry cache per branch: what a branch
+    builds is cached under its own ref, and a new branch starts from the default branch's."""
     targets: dict[str, dict[str, Any]] = {}
+    for name in plan.build if cache else ():
+        t, m = bake.target(name), meta.target(name)
+        assert t is not None and m is not None
+        path = (m.tags or t.tags)[0].path
+        caches = [render.ref(Ref(path, cache_branch_tag(name, branch))) for branch in dict.fromkeys(cache or ())]
+        targets[name] = {"cache-from": [render.CACHE_FROM + r for r in caches],
+                         "cache-to": [render.CACHE_FROM + caches[0] + render.CACHE_TO]}
     for name, pins in plan.contexts.items():
         t = bake.target(name)
         assert t is not None
@@ -89,6 +104,11 @@ def _overrides(plan: bakeplan.Plan, ky: pipeline.Keys, bake: BakeFile) -> str:
     for name in plan.test_only:
         targets.setdefault(name, {})["output"] = ["type=cacheonly"]
     return json.dumps({"target": targets}, indent=2, sort_keys=True) + "\n"
+
+
+def cache_branch_tag(target: str, branch: str) -> str:
+    """``buildcache-<target>-<branch>``: one registry cache per target and branch, a valid tag."""
+    return sanitize(f"buildcache-{target}-{branch}")[:128].rstrip(".-")
 
 
 def _retag(plan: bakeplan.Plan, meta: BakeFile, registry: str, docker: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -130,9 +150,16 @@ Examples:
 @click.option("--file", "bake_file", default="docker-bake.hcl", show_default=True,
               type=click.Path(dir_okay=False, path_type=Path), help="The committed bake file.")
 @click.option("--set", "sets", multiple=True, metavar="TARGET.KEY=VALUE", help="Passed to docker buildx bake.")
+@click.option("--cache", is_flag=True, envvar="BAKEGEN_CACHE", show_envvar=True,
+              help="A registry cache per branch (buildcache-<target>-<branch> beside each image): a runner that "
+                   "starts empty reuses layers; a new branch starts from the default branch's.")
+@click.option("--default-branch", envvar=["BAKEGEN_DEFAULT_BRANCH", "CI_DEFAULT_BRANCH"], metavar="BRANCH",
+              help="The branch whose cache a new branch starts from. Default: $CI_DEFAULT_BRANCH, else the "
+                   "first of main_branches.")
 @click.pass_context
 def bake_cmd(ctx: click.Context, /, *, names: tuple[str, ...], push: bool, ci: bool, load: bool, show: bool,
-             rebuild: bool, metadata_file: Path | None, bake_file: Path, sets: tuple[str, ...], **params: Any) -> int:
+             rebuild: bool, metadata_file: Path | None, bake_file: Path, sets: tuple[str, ...], cache: bool,
+             default_branch: str | None, **params: Any) -> int:
     """Build the images of the committed bake file: the targets or groups named (default: all),
     or with --ci what this branch or tag owns; what the registry already has is only tagged."""
     if load and (push or ci):
@@ -141,12 +168,12 @@ def bake_cmd(ctx: click.Context, /, *, names: tuple[str, ...], push: bool, ci: b
     defs = pipeline.load(c)
     bake = pipeline.bake(c, defs)
     _check_committed(c, bake, bake_file)
-    g = pipeline.git(c)
+    g = pipeline.git(c, defs)
     selected, test_only = _selection(bake, defs, g.state, names=names, ci=ci)
     if load and [n for n in selected if bake.target(n).kind != "app"]:  # type: ignore[union-attr]
         raise click.UsageError("--load builds apps (name one: bakegen bake --load APP-ENV)")
     ky = pipeline.content_keys(c, defs, bake, g)
-    meta = pipeline.meta(c, defs, bake, ky)
+    meta = pipeline.meta(c, defs, bake, ky, g)
     refs = {} if load else {t.name: tag for t in meta.targets for tag in t.tags if tag.tag.startswith(TAG_PREFIX)}
     docker = loader.docker_config()
     answers = buildx.inspect({r.resolve(ky.registry): bake.target(n).platforms for n, r in refs.items()},  # type: ignore[union-attr]
@@ -162,10 +189,11 @@ def bake_cmd(ctx: click.Context, /, *, names: tuple[str, ...], push: bool, ci: b
         with scratch_folder() as state:
             write_atomic(state / "meta.hcl", render.render_meta_hcl(loader.templates(), meta,
                                                                     pipeline.command(c, "meta")))
-            write_atomic(state / "build.json", _overrides(plan, ky, bake))
+            caches = (g.state.branch, default_branch or _default_branch(defs)) if cache else None
+            write_atomic(state / "build.json", _overrides(plan, ky, bake, meta, caches))
             bake_metadata = state / "metadata.json" if metadata_file and not show else None
             code = buildx.bake(_bake_args(bake_file, plan, bake, state=state, push=push, load=load, show=show,
-                                          metadata=bake_metadata, sets=sets))
+                                          cache=bool(caches), metadata=bake_metadata, sets=sets))
             if code != 0:
                 click.echo(f"bakegen: docker buildx bake failed (exit {code})", err=True)
                 return EXIT_BUILD_FAILED

@@ -1,0 +1,433 @@
+"""The way a team meets bakegen, on the real BuildKit harness: a base-images repository and two
+service repositories (one with dev, test and prd, one dev-only), each made with `bakegen init`,
+built by the CI recipes (examples/ci/) running their own commands in a fresh clone, as a runner
+does: bakegen installed from its released wheel, a branch, a merge request, a release tag, a
+shallow clone. And what a build reuses (issue 17): a new commit that changes nothing builds
+nothing, a one-line change rebuilds only its app, a base change the base and every app on it, and
+a wrong or missing registry answer builds instead of reusing.
+
+What cannot run here is left out of each recipe, and only that: its docker set-up lines (QEMU,
+`docker buildx create` on dind, `docker login`: the harness builder is BUILDX_BUILDER) and the
+Alpine packages. The harness offers no Docker Hub, dl.google.com or module proxy, so the base
+images' definitions are pointed at its local Debian and Go right after `bakegen init` (as
+tests/harness.py:adapt_definitions does for every real build).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import ROOT
+
+sys.path.insert(0, str(Path(__file__).parent))
+import harness
+
+pytestmark = pytest.mark.slow
+
+FACTS = harness.load_facts()
+if FACTS is None or shutil.which("docker") is None:
+    pytest.skip("the BuildKit harness is not up (scripts/buildkit-harness up)", allow_module_level=True)
+assert FACTS is not None
+SUITE = "bookworm" if "bookworm" in FACTS.get("BASE_SUITES", "") else "bullseye"
+NAMESPACE = f"{FACTS['REGISTRY']}/team-{uuid.uuid4().hex[:8]}"  # this run's own repositories
+GO_LINE = ".".join(FACTS["GO_VERSION"].split(".")[:2])
+GIT_ENV = {"GIT_AUTHOR_NAME": "Dev", "GIT_AUTHOR_EMAIL": "dev@example.com", "GIT_COMMITTER_NAME": "Dev",
+           "GIT_COMMITTER_EMAIL": "dev@example.com", "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+DOCKER_SETUP = re.compile(r"^(docker (run|context|buildx create)|if \[ -n \"\$PUSH\" \]; then echo|apk |git config)")
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, env={**os.environ, **GIT_ENV}, check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def commit(repo: Path, message: str) -> str:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "--allow-empty", "-m", message)
+    return git(repo, "rev-parse", "HEAD")
+
+
+# ------------------------------------------------------------------------------ the released bakegen
+@pytest.fixture(scope="module")
+def wheels(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("index")
+    proc = subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out), str(ROOT)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return out
+
+
+def recipe_lines(kind: str) -> tuple[list[str], dict[str, str]]:
+    """(the shell lines a runner runs for this repository's job, the recipe's own variables)."""
+    if kind == "gitlab":
+        config = yaml.safe_load((ROOT / "examples/ci/gitlab-ci.yml").read_text())
+        job = config["images"]
+        lines = [*job["before_script"], *job["script"]]
+        return [line for line in lines if not DOCKER_SETUP.match(line)], dict(config["variables"])
+    wf = yaml.safe_load((ROOT / "examples/ci/github-actions.yml").read_text())
+    lines = [step["run"] for step in wf["jobs"]["images"]["steps"] if "run" in step]
+    return lines, dict(wf["env"])
+
+
+def run_recipe(kind: str, clone: Path, wheels: Path, venv: Path, event: dict[str, str],
+               check: bool = True) -> subprocess.CompletedProcess:
+    """Run the recipe's lines in ``clone`` as its runner would, with ``event``'s CI variables."""
+    lines, variables = recipe_lines(kind)
+    if kind == "gitlab":
+        push = "" if event.get("CI_PIPELINE_SOURCE") == "merge_request_event" else "--push"  # its rules
+        lines = [line.replace("/opt/bakegen", str(venv)) for line in lines]
+    else:
+        push = "--push" if event["GITHUB_EVENT_NAME"] == "push" else ""  # env PUSH's expression
+        lines = [line.replace("python -m pip", f"{venv}/bin/python -m pip") for line in lines]
+        if not (venv / "bin").is_dir():
+            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    env = {**os.environ, **GIT_ENV, **variables, **event, "PUSH": push, "PIP_FIND_LINKS": str(wheels),
+           "BUILDX_BUILDER": FACTS["BUILDER"], "PATH": f"{venv}/bin:{os.environ['PATH']}"}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    script = "set -e\n" + "\n".join(lines)
+    proc = subprocess.run(["sh", "-c", script], cwd=clone, env=env, capture_output=True, text=True, timeout=3600)
+    if check:
+        assert proc.returncode == 0, f"{kind} recipe failed in {clone}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    return proc
+
+
+def ci_clone(origin: Path, dest: Path, ref: str, depth: int | None = None) -> Path:
+    """A runner's checkout: a fresh clone of ``ref`` with its tags, HEAD detached at it."""
+    args = ["clone", "-q", "--no-checkout"] + (["--depth", str(depth)] if depth else [])
+    subprocess.run(["git", *args, f"file://{origin}", str(dest)], check=True, env={**os.environ, **GIT_ENV})
+    git(dest, "checkout", "-q", "--detach", ref)
+    return dest
+
+
+def gitlab_event(ref: str, *, tag: bool = False, merge_request: bool = False) -> dict[str, str]:
+    event = {"CI": "true", "GITLAB_CI": "true", "CI_COMMIT_REF_NAME": ref, "CI_DEFAULT_BRANCH": "main",
+             "CI_PIPELINE_SOURCE": "merge_request_event" if merge_request else "push"}
+    event["CI_COMMIT_TAG" if tag else "CI_COMMIT_BRANCH"] = ref
+    return event
+
+
+def github_event(ref: str, *, pull_request: bool = False) -> dict[str, str]:
+    return {"CI": "true", "GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "pull_request" if pull_request else "push",
+            "GITHUB_REF_NAME": ref, "BAKEGEN_DEFAULT_BRANCH": "main",
+            **({"GITHUB_HEAD_REF": ref} if pull_request else {})}
+
+
+# ------------------------------------------------------------------------------ the registry
+def tags(repo: str) -> list[str]:
+    host, _, path = NAMESPACE.partition("/")
+    try:
+        with urllib.request.urlopen(f"http://{host}/v2/{path}/{repo}/tags/list", timeout=10) as r:
+            return sorted(json.loads(r.read()).get("tags") or [])
+    except OSError:
+        return []
+
+
+def digest(repo: str, tag: str) -> str:
+    host, _, path = NAMESPACE.partition("/")
+    req = urllib.request.Request(f"http://{host}/v2/{path}/{repo}/manifests/{tag}", method="HEAD",
+                                 headers={"Accept": harness.MANIFEST_TYPES})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return r.headers["Docker-Content-Digest"]
+
+
+def digests_file(clone: Path) -> dict:
+    return json.loads((clone / ".bakegen/digests.json").read_text())
+
+
+# ------------------------------------------------------------------------------ the repositories
+def base_images(path: Path) -> Path:
+    path.mkdir()
+    git(path, "init", "-q", "-b", "main")
+    subprocess.run([sys.executable, "-m", "bakegen", "init", "--registry", NAMESPACE], cwd=path, check=True,
+                   capture_output=True)
+    harness.adapt_definitions(path / "bake", FACTS, registry=NAMESPACE, platforms=["linux/amd64"])
+    for image in (path / "bake").glob("*/image.hcl"):
+        image.write_text(re.sub(r'variants( *)= \[[^]]*\]', rf'variants\1= ["{SUITE}"]', image.read_text()))
+    subprocess.run([sys.executable, "-m", "bakegen", "-o", "docker-bake.hcl"], cwd=path, check=True, capture_output=True)
+    commit(path, "base images")
+    return path
+
+
+def service(path: Path, app: str, envs: tuple[str, ...]) -> Path:
+    shutil.copytree(ROOT / "examples/repos/ci-demo-go", path,
+                    ignore=shutil.ignore_patterns("bake", "docker-bake.hcl", ".gitignore", "app_*.yaml"))
+    for env in envs:
+        (path / "etc" / f"app_{env}.yaml").write_text(f"env: {env}\nport: 8080\nmessage: {app} {env}\n")
+    git(path, "init", "-q", "-b", "main")
+    r = subprocess.run([sys.executable, "-m", "bakegen", "init", "--app", app, "--registry", NAMESPACE,
+                        "--go-version", GO_LINE], cwd=path, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    settings = path / "bake/bakegen.hcl"
+    settings.write_text(settings.read_text().replace('["linux/amd64", "linux/arm64"]', '["linux/amd64"]'))
+    image = path / f"bake/{app}/image.hcl"
+    number = {"bullseye": 11, "bookworm": 12}[SUITE]
+    image.write_text(image.read_text().replace("golang:debian12", f"golang:debian{number}"))
+    subprocess.run([sys.executable, "-m", "bakegen", "-o", "docker-bake.hcl"], cwd=path, check=True, capture_output=True)
+    commit(path, f"{app}: built by bakegen")
+    return path
+
+
+@pytest.fixture(scope="module")
+def team(tmp_path_factory, wheels) -> dict[str, Path]:
+    """The three repositories; the base images pushed from main by the GitLab recipe."""
+    root = tmp_path_factory.mktemp("team")
+    repos = {"base": base_images(root / "base-images"),
+             "svc": service(root / "ci-demo-go", "ci-demo-go", ("dev", "test", "prd")),
+             "worker": service(root / "worker", "worker", ("dev",))}
+    clone = ci_clone(repos["base"], root / "runner-base-main", "main")
+    run_recipe("gitlab", clone, wheels, root / "venv-gitlab", gitlab_event("main"))
+    repos["runner"] = root
+    return repos
+
+
+# ------------------------------------------------------------------------------ issue 18: the recipes
+def test_the_base_images_repository_pushes_its_bases_from_main(team):
+    assert f"{FACTS['GO_VERSION']}" in tags("common/tools/golang") and GO_LINE in tags("common/tools/golang")
+    assert {"debian12" if SUITE == "bookworm" else "debian11"} <= set(tags("common/runtime/golang"))
+    doc = digests_file(team["runner"] / "runner-base-main")
+    assert set(doc) == {"golang-tools", "golang-runtime", "golang-runtime-static"}
+    for name, entry in doc.items():
+        assert entry["containerimage.digest"].startswith("sha256:") and entry["bakegen.key"], name
+
+
+def test_a_service_pushes_every_env_from_main_and_latest_for_prd(team, wheels):
+    clone = ci_clone(team["svc"], team["runner"] / "runner-svc-main", "main")
+    run_recipe("gitlab", clone, wheels, team["runner"] / "venv-gitlab", gitlab_event("main"))
+    sha = git(clone, "rev-parse", "--short=7", "HEAD")
+    for env in ("dev", "test", "prd"):
+        assert any(t.startswith(f"main-{sha}-") for t in tags(f"{env}/ci-demo-go")), env
+    assert "latest" in tags("prd/ci-demo-go") and "latest" not in tags("dev/ci-demo-go")
+    doc = digests_file(clone)
+    assert set(doc) == {"ci-demo-go-dev", "ci-demo-go-test", "ci-demo-go-prd"}
+    assert doc["ci-demo-go-prd"]["containerimage.digest"] == digest("prd/ci-demo-go", "latest")
+
+
+def test_a_dev_only_service_on_a_branch_pushes_its_dev_image(team, wheels):
+    git(team["worker"], "checkout", "-q", "-b", "feature/login")
+    commit(team["worker"], "a feature")
+    clone = ci_clone(team["worker"], team["runner"] / "runner-worker-feature", "feature/login")
+    run_recipe("gitlab", clone, wheels, team["runner"] / "venv-gitlab", gitlab_event("feature/login"))
+    sha = git(clone, "rev-parse", "--short=7", "HEAD")
+    assert [t for t in tags("dev/worker") if t.startswith(f"feature-login-{sha}-")]
+    git(team["worker"], "checkout", "-q", "main")
+
+
+def test_a_merge_request_builds_without_pushing(team, wheels):
+    git(team["svc"], "checkout", "-q", "-b", "feature/mr")
+    (team["svc"] / "main.go").write_text((team["svc"] / "main.go").read_text() + "\n// a change under review\n")
+    commit(team["svc"], "under review")
+    clone = ci_clone(team["svc"], team["runner"] / "runner-svc-mr", "feature/mr")
+    proc = run_recipe("gitlab", clone, wheels, team["runner"] / "venv-gitlab",
+                      gitlab_event("feature/mr", merge_request=True))
+    assert "ci-demo-go-dev" in proc.stdout + proc.stderr
+    assert not [t for t in tags("dev/ci-demo-go") if t.startswith("feature-mr-")]
+    git(team["svc"], "checkout", "-q", "main")
+
+
+def test_a_release_tag_pushes_the_release_tags(team, wheels):
+    git(team["svc"], "tag", "v1.4.0")
+    clone = ci_clone(team["svc"], team["runner"] / "runner-svc-tag", "v1.4.0")
+    run_recipe("gitlab", clone, wheels, team["runner"] / "venv-gitlab", gitlab_event("v1.4.0", tag=True))
+    assert {"1.4.0", "1.4", "1"} <= set(tags("prd/ci-demo-go"))
+    assert "1.4.0" not in tags("dev/ci-demo-go")  # a release builds latest_envs only
+    assert set(digests_file(clone)) == {"ci-demo-go-prd"}
+
+
+def test_the_github_recipe_on_a_push_and_a_pull_request(team, wheels):
+    commit(team["worker"], "another commit")
+    clone = ci_clone(team["worker"], team["runner"] / "runner-worker-gh", "main")
+    run_recipe("github", clone, wheels, team["runner"] / "venv-github", github_event("main"))
+    sha = git(clone, "rev-parse", "--short=7", "HEAD")
+    assert [t for t in tags("dev/worker") if t.startswith(f"main-{sha}-")]
+    clone = ci_clone(team["worker"], team["runner"] / "runner-worker-pr", "main")
+    before = tags("dev/worker")
+    run_recipe("github", clone, wheels, team["runner"] / "venv-github", github_event("fix/x", pull_request=True))
+    images = [t for t in tags("dev/worker") if not t.startswith("buildcache-")]  # the cache may be written
+    assert images == [t for t in before if not t.startswith("buildcache-")]
+
+
+def test_a_shallow_clone_is_refused_with_the_fix_or_deepened_on_request(team, wheels):
+    clone = ci_clone(team["base"], team["runner"] / "runner-base-shallow", "main", depth=1)
+    proc = run_recipe("gitlab", clone, wheels, team["runner"] / "venv-gitlab", gitlab_event("main"), check=False)
+    assert proc.returncode == 2 and "is a shallow clone" in proc.stderr and 'GIT_DEPTH: "0"' in proc.stderr
+    proc = run_recipe("gitlab", clone, wheels, team["runner"] / "venv-gitlab",
+                      {**gitlab_event("main"), "BAKEGEN_UNSHALLOW": "1"})
+    assert git(clone, "rev-parse", "--is-shallow-repository") == "false"
+
+
+def test_a_changed_base_on_a_branch_is_built_but_not_pushed(team, wheels):
+    git(team["base"], "checkout", "-q", "-b", "try-runtime")
+    image = team["base"] / "bake/golang-runtime/image.hcl"
+    image.write_text(image.read_text().replace("Minimal Debian runtime", "Minimal Debian runtime (trial)"))
+    subprocess.run([sys.executable, "-m", "bakegen", "-o", "docker-bake.hcl"], cwd=team["base"], check=True,
+                   capture_output=True)
+    commit(team["base"], "try a runtime change")
+    runtime = "debian12" if SUITE == "bookworm" else "debian11"
+    before = digest("common/runtime/golang", runtime)
+    clone = ci_clone(team["base"], team["runner"] / "runner-base-branch", "try-runtime")
+    proc = run_recipe("gitlab", clone, wheels, team["runner"] / "venv-gitlab", gitlab_event("try-runtime"))
+    assert "golang-runtime" in proc.stderr + proc.stdout
+    assert digest("common/runtime/golang", runtime) == before  # main's tag did not move
+    git(team["base"], "checkout", "-q", "main")
+
+
+# ------------------------------------------------------------------------------ issue 17: reuse
+def bake(repo: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, **GIT_ENV, "BUILDX_BUILDER": FACTS["BUILDER"]}
+    return subprocess.run([sys.executable, "-m", "bakegen", "bake", *args], cwd=repo, env=env, capture_output=True,
+                          text=True, timeout=3600)
+
+
+def test_a_new_commit_that_changes_nothing_builds_nothing_and_tags_the_same_digests(team):
+    commit(team["svc"], "after the release: the version is no longer 1.4.0, so the binary is another")
+    first = bake(team["svc"], "apps", "--push", "--metadata-file", ".bakegen/first.json")
+    assert first.returncode == 0, first.stderr[-2000:]
+    commit(team["svc"], "docs only: no input changes")
+    second = bake(team["svc"], "apps", "--push", "--metadata-file", ".bakegen/second.json")
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert "nothing to build: 3 of 3 targets are already pushed" in second.stderr
+    a = json.loads((team["svc"] / ".bakegen/first.json").read_text())
+    b = json.loads((team["svc"] / ".bakegen/second.json").read_text())
+    sha = git(team["svc"], "rev-parse", "--short=7", "HEAD")
+    for name in a:
+        assert b[name]["bakegen.reused"] is True and b[name]["containerimage.digest"] == a[name]["containerimage.digest"]
+        env = name.rsplit("-", 1)[1]
+        (new,) = [t for t in tags(f"{env}/ci-demo-go") if t.startswith(f"main-{sha}-")]
+        assert digest(f"{env}/ci-demo-go", new) == a[name]["containerimage.digest"]
+
+
+def test_a_one_line_change_rebuilds_its_app_only(team):
+    (team["worker"] / "handler.go").write_text((team["worker"] / "handler.go").read_text() + "\n// one line\n")
+    commit(team["worker"], "one line")
+    for repo in (team["svc"], team["worker"]):
+        assert bake(repo, "--push").returncode == 0
+    r = bake(team["svc"], "--push", "--metadata-file", ".bakegen/m.json")
+    assert "nothing to build" in r.stderr  # the other service did not change
+    (team["worker"] / "handler.go").write_text((team["worker"] / "handler.go").read_text() + "// two\n")
+    commit(team["worker"], "another line")
+    r = bake(team["worker"], "--push", "--metadata-file", ".bakegen/m.json")
+    assert r.returncode == 0 and "bakegen.reused" not in (team["worker"] / ".bakegen/m.json").read_text()
+
+
+@pytest.fixture(scope="module")
+def mono(team, tmp_path_factory) -> Path:
+    """A repository with the base images and an app on them (the seed's images in one place)."""
+    path = tmp_path_factory.mktemp("mono") / "images"
+    base_images(path)
+    shutil.copytree(ROOT / "examples/repos/ci-demo-go", path / "svc",
+                    ignore=shutil.ignore_patterns("bake", "docker-bake.hcl", ".gitignore"))
+    r = subprocess.run([sys.executable, "-m", "bakegen", "init", "--app", "svc", "--context", "svc", "--env", "dev"],
+                       cwd=path, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    subprocess.run([sys.executable, "-m", "bakegen", "-o", "docker-bake.hcl"], cwd=path, check=True, capture_output=True)
+    commit(path, "an app beside the bases")
+    r = bake(path, "--push")
+    assert r.returncode == 0, r.stderr[-3000:]
+    return path
+
+
+def reused_and_built(path: Path) -> tuple[set[str], set[str]]:
+    r = bake(path, "--push", "--metadata-file", ".bakegen/m.json")
+    assert r.returncode == 0, r.stderr[-3000:]
+    doc = json.loads((path / ".bakegen/m.json").read_text())
+    return {n for n, e in doc.items() if e.get("bakegen.reused")}, {n for n, e in doc.items() if not e.get("bakegen.reused")}
+
+
+def test_beside_its_bases_a_one_line_app_change_rebuilds_only_the_app(mono):
+    (mono / "svc/handler.go").write_text((mono / "svc/handler.go").read_text() + "\n// one line\n")
+    commit(mono, "one line of the app")
+    reused, built = reused_and_built(mono)
+    assert built == {"svc"} and reused == {"golang-tools", "golang-runtime", "golang-runtime-static"}
+
+
+def test_a_base_change_rebuilds_the_base_and_every_app_on_it(mono):
+    image = mono / "bake/golang-runtime/image.hcl"
+    image.write_text(image.read_text().replace("Minimal Debian runtime", "Minimal Debian runtime, v2"))
+    subprocess.run([sys.executable, "-m", "bakegen", "-o", "docker-bake.hcl"], cwd=mono, check=True, capture_output=True)
+    commit(mono, "the runtime changes")
+    reused, built = reused_and_built(mono)
+    assert built == {"golang-runtime", "svc"} and reused == {"golang-tools", "golang-runtime-static"}
+
+
+def test_a_missing_key_tag_builds(mono):
+    """The image a key names is gone from the registry (deleted: its key tag with it): it builds."""
+    commit(mono, "nothing changes")
+    host, _, path = NAMESPACE.partition("/")
+    static = json.loads((mono / ".bakegen/m.json").read_text())["golang-runtime-static"]["containerimage.digest"]
+    urllib.request.urlopen(urllib.request.Request(
+        f"http://{host}/v2/{path}/common/runtime/golang/manifests/{static}", method="DELETE"), timeout=10).close()
+    reused, built = reused_and_built(mono)
+    assert "golang-runtime-static" in built and "golang-tools" in reused
+
+
+def test_a_key_tag_on_another_image_builds(mono):
+    """The registry answers for the key tag with an image whose label carries another key (a tag
+    moved by hand, a clash): that is not the image, so it builds."""
+    commit(mono, "nothing changes again")
+    doc = json.loads((mono / ".bakegen/m.json").read_text())
+    key = doc["svc"]["bakegen.key"]
+    host, _, path = NAMESPACE.partition("/")
+    other = doc["golang-runtime"]["containerimage.digest"]
+    get = urllib.request.Request(f"http://{host}/v2/{path}/common/runtime/golang/manifests/{other}",
+                                 headers={"Accept": harness.MANIFEST_TYPES})
+    with urllib.request.urlopen(get, timeout=10) as r:
+        body, media = r.read(), r.headers["Content-Type"]
+    # copy the runtime's manifest into the app's repository under the app's key tag (blobs mounted)
+    for blob in re.findall(r'"digest":\s*"(sha256:[0-9a-f]{64})"', body.decode()):
+        urllib.request.urlopen(urllib.request.Request(
+            f"http://{host}/v2/{path}/dev/svc/blobs/uploads/?mount={blob}&from={path}/common/runtime/golang",
+            method="POST"), timeout=10).close()
+    put = urllib.request.Request(f"http://{host}/v2/{path}/dev/svc/manifests/bakegen-{key[:40]}", data=body,
+                                 method="PUT", headers={"Content-Type": media})
+    urllib.request.urlopen(put, timeout=10).close()
+    _, built = reused_and_built(mono)
+    assert "svc" in built
+
+
+def test_a_registry_that_cannot_answer_builds_and_does_not_fail(mono, tmp_path):
+    """Every answer an error: the plan builds everything (bake --print shows it), exit 0."""
+    import http.server
+    import threading
+
+    class Broken(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_error(500)
+
+        do_HEAD = do_GET
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Broken)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        env = {**os.environ, **GIT_ENV, "BUILDX_BUILDER": FACTS["BUILDER"],
+               "REGISTRY": f"127.0.0.1:{server.server_address[1]}/team"}
+        r = subprocess.run([sys.executable, "-m", "bakegen", "bake", "--push", "--print"], cwd=mono, env=env,
+                           capture_output=True, text=True, timeout=600)
+    finally:
+        server.shutdown()
+    assert r.returncode == 0, r.stderr[-2000:]
+    printed = json.loads(r.stdout)
+    assert set(printed["target"]) == {"golang-tools", "golang-runtime", "golang-runtime-static", "svc"}
+
+
+# ------------------------------------------------------------------------------ the local loop
+def test_load_builds_one_app_for_this_machine_without_a_registry(team):
+    """`bakegen bake --load APP`: this machine's platform, no push, no reuse; the image lands in
+    the local image store (here, with no Docker daemon, in a docker-loadable tar instead)."""
+    out = team["worker"] / ".bakegen" / "image.tar"  # inside the work tree: bake may write there
+    r = bake(team["worker"], "--load", "worker", "--set", f"worker.output=type=docker,dest={out}")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert out.stat().st_size > 1_000_000 and "--push" not in shlex.join(r.args)
