@@ -4,7 +4,10 @@ The definitions are generated the way users do it: a copy of bake/ and examples/
 harness (registry, Debian base, Go from the local file server with its sha256, no protoc, no Go
 tools), committed in a temp git repository, then `bakegen -o docker-bake.hcl`, `bakegen meta -o
 meta.hcl` and `docker buildx bake -f docker-bake.hcl -f meta.hcl --push`. Images go to
-<REGISTRY>/bakegen-real-builds/..., apart from anything else using the harness registry.
+<REGISTRY>/bakegen-real-builds/<run>/..., a repository path of this run's own: the harness
+registry is shared, and another run of these tests (another builder, another checkout) pushing to
+the same tags between this run's push and its read of a tag would make a nothing-changed rebuild
+look as if its digests had changed.
 
 Skipped, with the reason, when the harness is not up ($BUILDKIT_HARNESS_DIR/harness.env, default
 /tmp/bakegen-buildkit) or its builder does not answer. The builder is $BAKEGEN_TEST_BUILDER, else
@@ -32,6 +35,7 @@ import json
 import os
 import platform
 import re
+import secrets
 import shutil
 import socket
 import struct
@@ -49,7 +53,7 @@ from conftest import ROOT, git, run_bakegen
 pytestmark = pytest.mark.slow
 
 HARNESS_DIR = Path(os.environ.get("BUILDKIT_HARNESS_DIR", "/tmp/bakegen-buildkit"))
-PREFIX = "bakegen-real-builds"
+PREFIX = f"bakegen-real-builds/run-{secrets.token_hex(4)}"  # this run's own tags: see the docstring
 NEEDED = ("BUILDER", "REGISTRY", "GO_VERSION", "GO_DOWNLOAD_URL", "GO_SHA256_LINUX_AMD64",
           "GO_SHA256_LINUX_ARM64", "DEBIAN_MIRROR")
 COMMIT_ENV = {"GIT_AUTHOR_DATE": "2026-01-01T00:00:00Z", "GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z"}
