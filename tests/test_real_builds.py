@@ -4,7 +4,12 @@ The definitions are generated the way users do it: a copy of bake/ and examples/
 harness (registry, Debian base, Go from the local file server with its sha256, no protoc, no Go
 tools), committed in a temp git repository, then `bakegen -o docker-bake.hcl`, `bakegen meta -o
 meta.hcl` and `docker buildx bake -f docker-bake.hcl -f meta.hcl --push`. Images go to
-<REGISTRY>/bakegen-real-builds/..., apart from anything else using the harness registry.
+<REGISTRY>/bakegen-real-builds/run-<random>/..., a repository path of this run's own: the harness
+registry is shared, and another run of these tests (another builder, another checkout) pushing to
+the same tags between this run's push and its read of a tag would make a nothing-changed rebuild
+look as if its digests had changed. The definitions keep <REGISTRY>/bakegen-real-builds, so every
+run commits the same tree (the same revision label, a warm builder's cache hits); the run's path
+reaches bakegen and bake as $REGISTRY, as a CI job would give it.
 
 Skipped, with the reason, when the harness is not up ($BUILDKIT_HARNESS_DIR/harness.env, default
 /tmp/bakegen-buildkit) or its builder does not answer. The builder is $BAKEGEN_TEST_BUILDER, else
@@ -32,6 +37,7 @@ import json
 import os
 import platform
 import re
+import secrets
 import shutil
 import socket
 import struct
@@ -103,7 +109,8 @@ assert FACTS is not None
 SUITE = FACTS["SUITE"]
 ARM64_CROSS = SUITE != "bullseye"  # see the module docstring: the mirror lacks bullseye-security arm64
 EMULATES_ARM64 = "linux/arm64" in FACTS["BUILDER_PLATFORMS"]
-REGISTRY = f"{FACTS['REGISTRY']}/{PREFIX}"
+COMMITTED_REGISTRY = f"{FACTS['REGISTRY']}/{PREFIX}"  # in the definitions
+REGISTRY = f"{COMMITTED_REGISTRY}/run-{secrets.token_hex(4)}"  # $REGISTRY of every build: this run's own tags
 NUMBER = {"bullseye": 11, "bookworm": 12, "trixie": 13}[SUITE]
 
 
@@ -121,7 +128,7 @@ def adapt(dest: Path) -> None:
     for name in ("bake", "examples"):
         shutil.copytree(ROOT / name, dest / name)
     bake = dest / "bake"
-    _sub(bake / "bakegen.hcl", r'^registry\s*=.*?$', f'registry = "{REGISTRY}"')
+    _sub(bake / "bakegen.hcl", r'^registry\s*=.*?$', f'registry = "{COMMITTED_REGISTRY}"')
     _sub(bake / "bakegen.hcl", r'^debian_mirror\s*=.*?$', f'debian_mirror = "{FACTS["DEBIAN_MIRROR"]}"')
     base = f'base_image = "{FACTS["REGISTRY"]}/library/debian:{{suite}}-slim"'
     for name in ("golang-tools", "golang-runtime", "golang-runtime-static"):
@@ -147,7 +154,7 @@ def generate(path: Path) -> None:
     """docker-bake.hcl and a fresh meta.hcl, as CI writes them for each build."""
     (path / "meta.hcl").unlink(missing_ok=True)
     for args in (("-o", "docker-bake.hcl"), ("meta", "-o", "meta.hcl")):
-        r = run_bakegen(*args, cwd=path)
+        r = run_bakegen(*args, cwd=path, env={"REGISTRY": REGISTRY})
         assert r.code == 0, r
 
 
@@ -202,7 +209,8 @@ def bake(path: Path, targets: list[str], platforms: dict[str, list[str]], toolch
     cmd = ["docker", "buildx", "bake", "--builder", FACTS["TEST_BUILDER"], "-f", "docker-bake.hcl", "-f", "meta.hcl",
            "--push", "--progress=rawjson", *(a for s in sets for a in ("--set", s)), *targets]
     t0 = time.monotonic()
-    proc = subprocess.run(cmd, cwd=path, capture_output=True, text=True, timeout=3600, check=False)
+    proc = subprocess.run(cmd, cwd=path, env={**os.environ, "REGISTRY": REGISTRY}, capture_output=True, text=True,
+                          timeout=3600, check=False)
     build = Build(proc.stderr, time.monotonic() - t0)
     if proc.returncode != 0:
         errors = [f"{s['name'][:120]}: {s['error'][:300]}" for s in build.steps.values() if s.get("error")]
@@ -329,7 +337,8 @@ def test_independent_apt_steps_run_at_the_same_time(first_build):
 def test_nothing_changed_gives_the_same_digests_and_no_relink(project, first_build):
     generate(project)  # a fresh meta file, same commit: as CI runs it
     build = bake(project, TASK1, TASK1_PLATFORMS)
-    assert {r: digest(r) for r in first_build["digests"]} == first_build["digests"]
+    # steps that ran (a build cache evicted in between) would give the files new times, so new digests
+    assert {r: digest(r) for r in first_build["digests"]} == first_build["digests"], f"steps that ran: {build.ran()}"
     go_builds = build.named("go build")
     assert len(go_builds) == 2 and all(s["cached"] for s in go_builds), go_builds
     assert build.ran() == [], build.ran()
@@ -443,7 +452,7 @@ def cgo_service(first_build, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("cgo-service") / "cgo-demo"
     shutil.copytree(ROOT / "examples" / "repos" / "cgo-demo", path,
                     ignore=shutil.ignore_patterns("docker-bake.hcl"))
-    _sub(path / "bake" / "bakegen.hcl", r'^registry\s*=.*?$', f'registry = "{REGISTRY}"')
+    _sub(path / "bake" / "bakegen.hcl", r'^registry\s*=.*?$', f'registry = "{COMMITTED_REGISTRY}"')
     image = path / "bake" / "cgo-demo" / "image.hcl"
     _sub(image, r'"\{registry\}/common/tools/golang:[^"]*"', f'"{{registry}}/{TOOLCHAIN}-debian{NUMBER}"')
     _sub(image, r'"\{registry\}/common/runtime/golang:[^"]*"', f'"{{registry}}/{RUNTIME}"')
