@@ -27,7 +27,7 @@ def _labels(stamp: Stamp, origin: str) -> dict[str, Value]:
     }
 
 
-def _app(t: Target, mt: Target, defs: Definitions, git: GitMeta) -> None:
+def _app(t: Target, mt: Target, defs: Definitions, git: GitMeta, deps: tuple[str, ...]) -> None:
     image = defs.image(t.image)
     assert isinstance(image, App)
     s = git.state
@@ -43,12 +43,15 @@ def _app(t: Target, mt: Target, defs: Definitions, git: GitMeta) -> None:
         "GIT_COMMIT_ID": Value(s.short(image.short_length),
                                f"commit from {git.sources['commit']}, {image.short_length} characters"),
         "VERSION": Value(version, "the release tag at the commit, else branch and commit (no time)"),
+        "GO_DEPS": Value(" ".join(deps), "the packages its source imports from outside its module (compiled in a layer "
+                         "of their own)"),
     }
-    mt.args.update({k: v for k, v in values.items() if k in image.dockerfile_args})
+    mt.args.update({k: v for k, v in values.items() if k in image.dockerfile_args and (v.text or k != "GO_DEPS")})
 
 
-def plan_meta(defs: Definitions, bake: BakeFile, git: GitMeta, stamps: dict[str, Stamp],
-              keys: Mapping[str, str | None] | None = None) -> BakeFile:
+def plan_meta(defs: Definitions, bake: BakeFile, git: GitMeta, stamps: dict[str, Stamp], *,
+              keys: Mapping[str, str | None] | None = None,
+              deps: Mapping[str, tuple[str, ...]] | None = None) -> BakeFile:
     """The per-build file for every target of ``bake``. ``stamps`` has the stamp of each base
     image (by image name); apps use the build's own. A target with a content key (``keys``) also
     gets its key tag and label, so a later build with the same inputs can reuse its image."""
@@ -59,7 +62,7 @@ def plan_meta(defs: Definitions, bake: BakeFile, git: GitMeta, stamps: dict[str,
         mt = Target(name=t.name, image=t.image, kind=t.kind, env=t.env, labels=_labels(stamp, origin))
         mt.args["SOURCE_DATE_EPOCH"] = Value(str(stamp.epoch), f"{origin}: time from {stamp.source}")
         if t.kind == "app":
-            _app(t, mt, defs, git)
+            _app(t, mt, defs, git, (deps or {}).get(t.image, ()))
         content_key = (keys or {}).get(t.name)
         if content_key:
             mt.tags = [*(mt.tags or t.tags), Ref(mt.tags[0].path if mt.tags else t.tags[0].path, key_tag(content_key),

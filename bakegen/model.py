@@ -49,6 +49,7 @@ class Image:
     platforms: tuple[str, ...]
     pull: bool
     provenance: bool
+    compression: str  # of the pushed layers: schema.COMPRESSIONS
     network: str
     extra_hosts: Pairs
     registry_cache: bool
@@ -208,6 +209,7 @@ class Target:
     contexts: list[Context] = field(default_factory=list)
     pull: bool = False
     provenance: bool = True
+    compression: str = "gzip"
     network: str = ""
     extra_hosts: dict[str, str] = field(default_factory=dict)
     cache: Ref | None = None  # the registry cache ref: cache-from it, cache-to it with mode=max

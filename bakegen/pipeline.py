@@ -100,7 +100,9 @@ def meta(c: Choices, defs: Definitions, b: BakeFile, keyed: Keys | None = None, 
     """The per-commit file; with ``keyed`` (what ``bakegen bake`` passes), each image also gets its
     content key's tag and label, so a later build with the same inputs reuses it."""
     g = g or git(c, defs)
-    return plan_meta(defs, b, g, stamps(defs, g), keyed.keys if keyed else None)
+    deps = {t.image: loader.go_deps(c.cwd / t.context, files)
+            for t in b.targets if t.kind == "app" and t.inherits and (files := _files(c.cwd, t.context)) is not None}
+    return plan_meta(defs, b, g, stamps(defs, g), keys=keyed.keys if keyed else None, deps=deps)
 
 
 class Keys(NamedTuple):

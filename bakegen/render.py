@@ -120,6 +120,8 @@ def shape(t: Target, *, per_build: bool = False) -> dict[str, Any]:
         d["pull"] = True
     if not t.provenance:
         d["attest"] = ["type=provenance,disabled=true"]
+    if t.compression != "gzip":  # the exporter's default; `--push` adds push=true to this output
+        d["output"] = [f"type=image,compression={t.compression},force-compression=true"]
     return d
 
 

@@ -10,7 +10,7 @@ from .tags import cache_tag
 
 OCI = "org.opencontainers.image."
 # Set by `bakegen meta` for each build; the committed file leaves them to the Dockerfile.
-PER_BUILD_ARGS = frozenset({"GIT_BRANCH", "GIT_COMMIT_ID", "VERSION"})
+PER_BUILD_ARGS = frozenset({"GIT_BRANCH", "GIT_COMMIT_ID", "VERSION", "GO_DEPS"})
 # BuildKit reads this build arg itself (image timestamps); a Dockerfile need not declare it.
 BUILDKIT_ARGS = frozenset({"SOURCE_DATE_EPOCH"})
 
@@ -38,7 +38,8 @@ def new_target(image: Image, defs: Definitions, name: str, description: str, ver
     return Target(
         name=name, image=image.name, kind=image.kind, description=description,
         context=image.context, dockerfile=image.dockerfile, platforms=list(image.platforms),
-        labels=labels, contexts=contexts, pull=image.pull, provenance=image.provenance, network=image.network,
+        labels=labels, contexts=contexts, pull=image.pull, provenance=image.provenance,
+        compression=image.compression, network=image.network,
         extra_hosts=dict(image.extra_hosts),
     )
 

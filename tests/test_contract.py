@@ -291,3 +291,37 @@ def test_init_refuses_what_it_cannot_honour(tmp_path, args, message):
                     ignore=shutil.ignore_patterns("bake", "docker-bake.hcl", ".gitignore"))
     r = run_bakegen(*args, cwd=tmp_path)
     assert r.code == 2 and message in r.stderr and not (tmp_path / "bake").exists(), r
+
+
+def test_go_deps_are_what_the_build_imports_from_outside_the_module(tmp_path):
+    """GO_DEPS (the deps stage compiles them) come from the files the build sees: no tests, no
+    files for another system, no testdata or vendor, not the module's own packages, not cgo's "C";
+    a build constraint that cannot be read counts as true (the deps stage never fails a build)."""
+    from bakegen.loader import go_deps
+    from bakegen.pipeline import _files
+
+    files = {
+        "go.mod": "module example.com/svc\n\ngo 1.24\n",
+        "main.go": 'package main\n\nimport (\n\t"fmt"\n\tlog "log/slog"\n\t_ "embed"\n\t// "commented/out"\n'
+                   '\t"example.com/svc/internal/x"\n\t"github.com/a/b"\n)\n\nimport "C"\n\nfunc main() {}\n'
+                   'import "not/an/import"\n',
+        "one.go": 'package main\n\nimport . "github.com/dot/imported"\n',
+        "linux_only.go": '//go:build linux && (amd64 || arm64)\n\npackage main\n\nimport "golang.org/x/sys/unix"\n',
+        "not_linux.go": '//go:build !linux\n\npackage main\n\nimport "golang.org/x/sys/windows"\n',
+        "odd.go": '//go:build linux && ((\n\npackage main\n\nimport "example.org/unreadable/constraint"\n',
+        "ignored.go": '//go:build ignore\n\npackage main\n\nimport "example.org/ignored"\n',
+        "x_windows.go": 'package main\n\nimport "example.org/windows/only"\n',
+        "x_test.go": 'package main\n\nimport "testing"\n',
+        "testdata/t.go": 'package t\n\nimport "example.org/testdata"\n',
+        "vendor/v/v.go": 'package v\n\nimport "example.org/vendored"\n',
+        "hidden/h.go": 'package h\n\nimport "example.org/dockerignored"\n',
+        ".dockerignore": "hidden\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    Repo(tmp_path).commit()
+    (tmp_path / "untracked.go").write_text('package main\n\nimport "example.org/untracked"\n')  # the build sends it
+    assert go_deps(tmp_path, _files(tmp_path, ".")) == (
+        "embed", "example.org/unreadable/constraint", "example.org/untracked", "fmt", "github.com/a/b", "github.com/dot/imported",
+        "golang.org/x/sys/unix", "log/slog")

@@ -146,6 +146,12 @@ def test_output_is_deterministic(output):
     assert all(run_bakegen(cwd=ROOT).stdout == output for _ in range(2))
 
 
+# What the sample's main.go imports (its source, read as `go list -deps` starts): the deps stage
+# compiles them in a layer of their own.
+SAMPLE_IMPORTS = ("bufio", "context", "encoding/json", "errors", "flag", "fmt", "io", "log/slog", "net/http", "os",
+                  "os/signal", "runtime", "strconv", "strings", "syscall", "time")
+
+
 def test_meta_values_complete_the_app(repo):
     repo.commit()
     r = run_bakegen("meta", "--definitions", str(ROOT / "bake"), cwd=repo.path,
@@ -156,7 +162,7 @@ def test_meta_values_complete_the_app(repo):
     app = meta["ci-demo-go-dev"]
     assert app["tags"] == [f"REGISTRY/dev/ci-demo-go:main-{sha[:7]}-202507012320"]
     assert app["args"] == {"GIT_BRANCH": "main", "GIT_COMMIT_ID": sha[:7], "SOURCE_DATE_EPOCH": "1751412000",
-                           "VERSION": f"main-{sha[:7]}"}
+                           "VERSION": f"main-{sha[:7]}", "GO_DEPS": " ".join(SAMPLE_IMPORTS)}
     assert app["labels"]["org.opencontainers.image.version"] == f"main-{sha[:7]}"
     for t in meta.values():
         assert t["labels"]["org.opencontainers.image.revision"] == sha

@@ -409,8 +409,9 @@ def test_cgo_args_and_stages_match_the_bake_file():
     assert app["contexts"][toolchain] == f"docker-image://{toolchain}" and toolchain.startswith("REGISTRY/common/tools/golang:")
     df = parse(GENERATED["cgo-demo"])
     builder = df.stage("builder")
-    assert builder.platform == "$BUILDPLATFORM" and builder.base == "${TOOLCHAIN_IMAGE}"
-    assert {"TARGETPLATFORM", "BUILDPLATFORM"} <= set(stage_args(builder))
+    assert df.stage("modules").platform == "$BUILDPLATFORM" and df.stage("modules").base == "${TOOLCHAIN_IMAGE}"
+    assert builder.base == "deps" and df.stage("deps").base == "modules"
+    assert {"TARGETPLATFORM", "BUILDPLATFORM"} <= set(stage_args(builder)) & set(stage_args(df.stage("deps")))
     (build,) = [c for c in builder.of("RUN") if "go build" in run_text(c)]
     assert "CGO_ENABLED=1 " in run_text(build) and "CGO_ENABLED=0 " in run_text(
         next(c for c in app_df().stage("builder").of("RUN") if "go build" in run_text(c)))
@@ -689,7 +690,8 @@ def test_app_bases_are_the_team_references_from_build_args():
     df = app_df()
     assert set(df.global_args) == {"TOOLCHAIN_IMAGE", "RUNTIME_IMAGE"}
     assert [(s.name, s.base, s.platform) for s in df.stages] == [
-        ("builder", "${TOOLCHAIN_IMAGE}", "$BUILDPLATFORM"), ("app", "${RUNTIME_IMAGE}", None),
+        ("modules", "${TOOLCHAIN_IMAGE}", "$BUILDPLATFORM"), ("deps", "modules", None), ("builder", "deps", None),
+        ("app", "${RUNTIME_IMAGE}", None),
         ("env-dev", "app", None), ("env-test", "app", None), ("env-prd", "app", None)]
 
 
@@ -701,9 +703,11 @@ def test_app_compile_uses_no_per_env_or_per_build_time_arg():
     before = {split_arg(c.value[0])[0] for c in builder.of("ARG") if c.start_line < build.start_line}
     assert before == {"GIT_BRANCH", "GIT_COMMIT_ID", "VERSION"} | {
         "TARGETPLATFORM", "BUILDPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT"}
-    download = next(c for c in builder.of("RUN") if "go mod download" in run_text(c))
-    assert not [c for c in builder.of("ARG") if c.start_line < download.start_line]
-    for c in builder.commands:
+    modules, deps = app_df().stage("modules"), app_df().stage("deps")
+    assert not modules.of("ARG")  # the modules layer changes with go.mod and go.sum alone
+    assert set(stage_args(deps)) == {"GO_DEPS", "TARGETPLATFORM", "BUILDPLATFORM", "TARGETOS", "TARGETARCH",
+                                     "TARGETVARIANT"}  # ... and the compiled dependencies with GO_DEPS
+    for c in [*modules.commands, *deps.commands, *builder.commands]:
         assert not re.search(r"\$\{?(APP_ENV|APP_CONFIG|APP)\b", " ".join(c.value)), c.start_line
 
 
@@ -713,12 +717,25 @@ def test_app_version_has_no_build_time(per_build):
             assert not re.search(r"\d{12}", t["args"]["VERSION"]), (name, t["args"]["VERSION"])
 
 
-def test_app_builder_downloads_modules_before_copying_sources():
-    cmds = [c for c in app_df().stage("builder").commands if c.cmd in ("COPY", "RUN")]
-    assert cmds[0].value[:-1] == ("go.mod", "go.sum*") and "go mod download" in run_text(cmds[1])
-    assert cmds[2].value == (".", ".") and "go build" in run_text(cmds[3])
-    assert not any("--link" in c.flags for c in cmds[:3])  # a merge onto the toolchain on every run
-    assert {m["target"] for m in mounts(cmds[3]) if m.get("type") == "cache"} == {"/go/pkg/mod", "/root/.cache/go-build"}
+def test_app_builder_downloads_modules_and_compiles_dependencies_before_copying_sources():
+    """Modules and compiled dependencies are layers (a registry cache carries them to an empty
+    runner; a cache mount it would not), before any WORKDIR (which SOURCE_DATE_EPOCH, the
+    commit's time, would stamp: every later step would miss the cache on every commit). The
+    builder's cache mount starts from the deps stage's build cache."""
+    df = app_df()
+    modules, deps, builder = (df.stage(n) for n in ("modules", "deps", "builder"))
+    assert [(c.cmd, c.value) for c in modules.commands if c.cmd != "RUN"] == [("COPY", ("go.mod", "go.sum*", "/src/"))]
+    (download,) = modules.of("RUN")
+    assert "go mod download" in run_text(download) and not mounts(download)
+    (compile_deps,) = deps.of("RUN")
+    assert "go build -trimpath -tags netgo,osusergo $GO_DEPS" in run_text(compile_deps) and not mounts(compile_deps)
+    assert not modules.of("WORKDIR") and not deps.of("WORKDIR")
+    cmds = [c for c in builder.commands if c.cmd in ("COPY", "RUN")]
+    assert cmds[0].value == (".", ".") and "go build" in run_text(cmds[1]) and "--link" not in cmds[0].flags
+    assert mounts(cmds[1]) == [{"type": "cache", "target": "/root/.cache/go-build", "from": "deps",
+                                "source": "/root/.cache/go-build"}]
+    words = run_text(cmds[1]).split()  # the same compile flags: the builder hits what deps compiled
+    assert "-trimpath" in words and words[words.index("-tags") + 1] == "netgo,osusergo"
 
 
 def test_app_final_stages_keep_the_services_contract():
@@ -753,9 +770,9 @@ def app_build(tmp_path):
     for cross in ("aarch64-linux-gnu-gcc",):
         write_exe(d / cross, "#!/bin/sh\n")
 
-    def script(app: str) -> str:
-        run = next(c for c in parse(GENERATED[app]).stage("builder").of("RUN") if "go build" in run_text(c))
-        return run_text(run).replace("/out", str(tmp_path / "out"))
+    def script(app: str, stage: str = "builder") -> str:
+        run = next(c for c in parse(GENERATED[app]).stage(stage).of("RUN") if "go build" in run_text(c))
+        return run_text(run).replace("/out", str(tmp_path / "out")).replace("cd /src", f"cd {tmp_path}")
     env = {"PATH": f"{d}:/usr/bin:/bin", "LOG": str(tmp_path / "go.log"), "GIT_BRANCH": "main", "GIT_COMMIT_ID": "abc1234",
            "VERSION": "main-abc1234", "TARGETOS": "linux", "TARGETARCH": "arm64", "TARGETVARIANT": "",
            "TARGETPLATFORM": "linux/arm64", "BUILDPLATFORM": "linux/amd64"}
@@ -771,6 +788,23 @@ def test_app_build_cross_compiles_without_cgo(app_build):
     assert lines[0] == "CC= CXX= CGO_ENABLED=0 GOARCH=arm64" and lines[1] == "build" and lines[-1] == "./"
     assert "-s -w -buildid= -X main.branch=main -X main.commit=abc1234 -X main.version=main-abc1234" in lines
     assert (tmp / "out/app/ci-demo-go").exists() and (tmp / "out/app/logs").is_dir()
+
+
+@needs_sh
+def test_deps_compile_for_the_target_and_never_fail_the_build(app_build):
+    """The deps stage compiles GO_DEPS as the builder will (same target, same flags); if some do
+    not compile there, the builder compiles what the app needs, so the build goes on."""
+    script, env, tmp = app_build
+    r = sh(script("ci-demo-go", "deps"), {**env, "GO_DEPS": "fmt example.com/x/y"})
+    assert r.returncode == 0, r.stderr
+    assert (tmp / "go.log").read_text().splitlines() == [
+        "CC= CXX= CGO_ENABLED=0 GOARCH=arm64", "build", "-trimpath", "-tags", "netgo,osusergo", "fmt", "example.com/x/y"]
+    (tmp / "go.log").unlink()
+    r = sh(script("ci-demo-go", "deps"), {**env, "GO_DEPS": ""})
+    assert r.returncode == 0 and not (tmp / "go.log").exists()
+    write_exe(tmp / "bin" / "go", "#!/bin/sh\necho >&2 'cannot compile'\nexit 1\n")
+    r = sh(script("ci-demo-go", "deps"), {**env, "GO_DEPS": "example.com/needs/cgo"})
+    assert r.returncode == 0 and "warning: some of GO_DEPS did not compile here" in r.stderr
 
 
 @needs_sh

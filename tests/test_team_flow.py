@@ -18,10 +18,10 @@ from __future__ import annotations
 import json
 import os
 import re
-import shlex
 import shutil
 import subprocess
 import sys
+import tarfile
 import urllib.request
 import uuid
 from pathlib import Path
@@ -425,9 +425,22 @@ def test_a_registry_that_cannot_answer_builds_and_does_not_fail(mono, tmp_path):
 
 # ------------------------------------------------------------------------------ the local loop
 def test_load_builds_one_app_for_this_machine_without_a_registry(team):
-    """`bakegen bake --load APP`: this machine's platform, no push, no reuse; the image lands in
-    the local image store (here, with no Docker daemon, in a docker-loadable tar instead)."""
-    out = team["worker"] / ".bakegen" / "image.tar"  # inside the work tree: bake may write there
-    r = bake(team["worker"], "--load", "worker", "--set", f"worker.output=type=docker,dest={out}")
+    """`bakegen bake --load APP`: this machine's platform, loaded, no push, no reuse. With no Docker
+    daemon here to load into, bake's plan is read with --print, and the same build goes to a
+    docker-loadable tar instead."""
+    from bakegen.commands.bake import _local_platform
+
+    r = bake(team["worker"], "--load", "worker", "--print")
     assert r.returncode == 0, r.stderr[-2000:]
-    assert out.stat().st_size > 1_000_000 and "--push" not in shlex.join(r.args)
+    (target,) = json.loads(r.stdout)["target"].values()
+    assert target["platforms"] == [_local_platform()]
+    assert target["output"] == [{"type": "docker"}], target["output"]  # loaded, not pushed
+    out = team["worker"] / ".bakegen" / "image.tar"  # inside the work tree: bake may write there
+    r = bake(team["worker"], "worker", "--set", f"worker.output=type=docker,dest={out}",
+             "--set", f"worker.platform={_local_platform()}")
+    assert r.returncode == 0, r.stderr[-2000:]
+    with tarfile.open(out) as tar:
+        (manifest,) = json.load(tar.extractfile("manifest.json"))
+        config = json.load(tar.extractfile(manifest["Config"]))
+    assert any(t.rsplit(":", 1)[0].endswith("/dev/worker") for t in manifest["RepoTags"]), manifest["RepoTags"]
+    assert f"linux/{config['architecture']}" == _local_platform() and config["config"]["User"] == "65532:65532"

@@ -101,4 +101,5 @@ target "golang-tools" {
   }
   pull = true
   attest = ["type=provenance,disabled=true"]
+  output = ["type=image,compression=zstd,force-compression=true"]
 }

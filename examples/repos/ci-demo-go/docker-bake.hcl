@@ -43,32 +43,58 @@ target "_ci-demo-go" {
 # check=skip=InvalidDefaultArgInFrom
 # The Dockerfile bakegen generates for app "ci-demo-go" from its definition: change the definition
 # (binary, command, config_dir, healthcheck, expose, main_package, cgo), not this text.
-# builder compiles on the build machine, cross-compiling for the target; app is the runtime with
-# the binary (user 65532) and the config; each env-<env> stage starts the service for one env.
+# Stages: modules (go.mod's modules), deps (its dependency packages, compiled), builder (the
+# app, compiled on the build machine for the target), app (the runtime with the binary, user
+# 65532, and the config), and one env-<env> stage per env that starts the service there.
 # Build args: TOOLCHAIN_IMAGE and RUNTIME_IMAGE (the bases, which bake sets to the team's own
-# references), GIT_BRANCH, GIT_COMMIT_ID and VERSION (per commit, from `bakegen meta`).
+# references); per commit from `bakegen meta`: GIT_BRANCH, GIT_COMMIT_ID, VERSION, and GO_DEPS
+# (the packages the app imports from outside its module, the standard library's included).
 ARG TOOLCHAIN_IMAGE
 ARG RUNTIME_IMAGE
 
-FROM --platform=$BUILDPLATFORM $${TOOLCHAIN_IMAGE} AS builder
-WORKDIR /src
-# Modules first, so a source change does not download them again.
-COPY go.mod go.sum* ./
-RUN --mount=type=cache,target=/go/pkg/mod \
-    set -eux; \
+# No WORKDIR before the dependency layers: the frontend stamps WORKDIR's folder with
+# SOURCE_DATE_EPOCH (the commit's time), so every step after it would miss the cache each commit.
+FROM --platform=$BUILDPLATFORM $${TOOLCHAIN_IMAGE} AS modules
+# The modules in a layer (no cache mount): keyed by go.mod and go.sum, it comes with the registry
+# cache to a runner that starts empty.
+COPY go.mod go.sum* /src/
+RUN set -eux; \
+    cd /src; \
     go mod download
-COPY . .
-# Nothing that changes per env is used before `go build`: every env shares one compile.
-ARG GIT_BRANCH=unknown
-ARG GIT_COMMIT_ID=unknown
-ARG VERSION=dev
+
+# The packages the app imports, and theirs, compiled for the target with the app's flags into the
+# Go build cache: a layer that changes only with go.mod, go.sum and GO_DEPS, so the registry cache
+# brings it to a runner that starts empty, and the builder compiles only the app's own packages.
+FROM modules AS deps
+ARG GO_DEPS=
 ARG TARGETPLATFORM
 ARG BUILDPLATFORM
 ARG TARGETOS
 ARG TARGETARCH
 ARG TARGETVARIANT
-RUN --mount=type=cache,target=/go/pkg/mod \
-    --mount=type=cache,target=/root/.cache/go-build \
+RUN set -eux; \
+    cd /src; \
+    if [ -n "$GO_DEPS" ]; then \
+        CGO_ENABLED=0 GOOS="$TARGETOS" GOARCH="$TARGETARCH" GOARM="$${TARGETVARIANT#v}" \
+            go build -trimpath -tags netgo,osusergo $GO_DEPS \
+        || echo >&2 "warning: some of GO_DEPS did not compile here; the builder stage compiles what the app needs"; \
+    fi
+
+FROM deps AS builder
+ARG TARGETPLATFORM
+ARG BUILDPLATFORM
+ARG TARGETOS
+ARG TARGETARCH
+ARG TARGETVARIANT
+WORKDIR /src
+COPY . .
+# Nothing that changes per env is used before `go build`: every env shares one compile.
+ARG GIT_BRANCH=unknown
+ARG GIT_COMMIT_ID=unknown
+ARG VERSION=dev
+# The build cache starts as the deps stage left it (on an empty runner: the standard library and
+# the dependencies), and keeps what this builder compiles from one build to the next.
+RUN --mount=type=cache,target=/root/.cache/go-build,from=deps,source=/root/.cache/go-build \
     set -eux; \
     mkdir -p /out/app/logs; \
     CGO_ENABLED=0 GOOS="$TARGETOS" GOARCH="$TARGETARCH" GOARM="$${TARGETVARIANT#v}" go build \
