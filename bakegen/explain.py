@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+from typing import Any
+
+from .keys import tag as key_tag
 from .model import Definitions, Target, Value
 
 
@@ -29,7 +34,34 @@ def explain(t: Target, per_build: Target | None, note: str | None, defs: Definit
     if t.contexts:
         out.append("contexts:")
         for c in sorted(t.contexts, key=lambda c: c.name.name):
-            what = f"target:{c.target}" if c.target else f"docker-image://{c.name.resolve(registry)}"
+            what = (f"target:{c.target}" if c.target else c.path if c.path is not None
+                    else f"docker-image://{c.name.resolve(registry)}")
             out.append(f"  {c.name.resolve(registry)} = {what}\n      <- {c.why}")
     out.append(f"platforms: {', '.join(t.platforms)}")
+    return "\n".join(out) + "\n"
+
+
+def _sha(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def content_key(t: Target, key: str | None, doc: dict[str, Any] | None, unknown: str | None) -> str:
+    """The content key of ``t`` and what went into it (``bakegen/keys.py``)."""
+    if key is None or doc is None:
+        return f"content key: none, so bakegen bake always builds it ({unknown or 'unknown inputs'})\n"
+    out = [f"content key: {key}",
+           f"  tag {key_tag(key)} and label dev.bakegen.key: bakegen bake reuses a pushed image that has them",
+           f"  target: {', '.join(doc['target'])} (sha256 {_sha(doc['target'])}; tags, description, caches and "
+           "per-commit values stay out)",
+           f"  Dockerfile: {'generated from the definition' if t.inherits else t.dockerfile} "
+           f"(sha256 {_sha(doc['dockerfile'])})"]
+    for title, files in [(f"context {t.context}", doc["context"]),
+                         *((f"folder {name}", fs) for name, fs in doc["folders"].items())]:
+        out.append(f"  {title}: {len(files)} file{'s' if len(files) != 1 else ''} the build sees")
+        out += [f"    {path} {mode} {content[:16]}" for path, mode, content in files]
+    links = {c.name.name: f"target {c.target}'s key" if c.target else "its digest" for c in t.contexts}
+    out += [f"  base {name} ({links.get(name, 'its key')}): {value}" for name, value in doc["bases"].items()]
+    if doc["release"]:
+        out.append(f"  release: {doc['release']} (the binary reports it)")
     return "\n".join(out) + "\n"

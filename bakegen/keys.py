@@ -32,12 +32,12 @@ class File(NamedTuple):
     content: str  # "git:<blob id>" or "sha256:<hex>"
 
 
-def key(shape: Mapping[str, Any], *, dockerfile: str, files: Iterable[File], folders: Mapping[str, Iterable[File]],
-        bases: Mapping[str, str], release: str = "") -> str:
-    """The content key (sha256, hex) of one target. ``shape`` is its bake JSON with the
-    per-commit args and labels already left out; ``bases`` maps each FROM reference a context
-    names to its base's key or published digest."""
-    doc = {
+def inputs(shape: Mapping[str, Any], *, dockerfile: str, files: Iterable[File],
+           folders: Mapping[str, Iterable[File]], bases: Mapping[str, str], release: str = "") -> dict[str, Any]:
+    """What goes into the content key of one target (``bakegen explain`` shows it). ``shape`` is
+    its bake JSON with the per-commit args and labels already left out; ``bases`` maps each FROM
+    reference a context names to its base's key or published digest."""
+    return {
         "format": FORMAT,
         "target": {k: v for k, v in sorted(shape.items()) if k not in NOT_CONTENT},
         "dockerfile": dockerfile,
@@ -46,6 +46,10 @@ def key(shape: Mapping[str, Any], *, dockerfile: str, files: Iterable[File], fol
         "bases": dict(sorted(bases.items())),
         "release": release,
     }
+
+
+def key(doc: Mapping[str, Any]) -> str:
+    """The content key (sha256, hex) of what ``inputs`` gave."""
     return hashlib.sha256(json.dumps(doc, sort_keys=True, ensure_ascii=True).encode()).hexdigest()
 
 

@@ -16,7 +16,7 @@ import os
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from . import buildx, gitmeta, keys, loader, render
 from .errors import BakegenError
@@ -109,6 +109,8 @@ class Keys(NamedTuple):
     keys: dict[str, str | None]  # target -> its content key (None: unknown, so it is built)
     bases: dict[str, str]  # published base (as the bake file names it) -> its digest in the registry
     registry: str
+    inputs: dict[str, dict[str, Any]]  # target -> what went into its key
+    unknown: dict[str, str]  # target without a key -> why
 
 
 def content_keys(c: Choices, defs: Definitions, b: BakeFile, g: GitMeta) -> Keys:
@@ -122,6 +124,8 @@ def content_keys(c: Choices, defs: Definitions, b: BakeFile, g: GitMeta) -> Keys
     env = loader.templates()
     release = app_version(g.state, 7) if g.state.version_tag and not g.state.dirty else ""
     out: dict[str, str | None] = {}
+    docs: dict[str, dict[str, Any]] = {}
+    unknown: dict[str, str] = {}
     for t in sorted(b.targets, key=lambda t: t.kind == "app"):  # bases first
         files = _files(c.cwd, t.context)
         folders = {x.name.name: _files(c.cwd, x.path) for x in t.contexts if x.path is not None}
@@ -129,13 +133,23 @@ def content_keys(c: Choices, defs: Definitions, b: BakeFile, g: GitMeta) -> Keys
                  for x in t.contexts if x.path is None}
         dockerfile = render.dockerfile(env, b.dockerfiles[t.inherits]) if t.inherits else \
             loader.read_text(c.cwd / t.context / t.dockerfile)
-        folder_files = {name: f for name, f in folders.items() if f is not None}
-        base_keys = {name: k for name, k in links.items() if k}
-        known = len(folder_files) == len(folders) and len(base_keys) == len(links)
-        out[t.name] = None if files is None or dockerfile is None or not known else keys.key(
-            render.shape(t), dockerfile=dockerfile, files=files, folders=folder_files, bases=base_keys,
-            release=release if t.kind == "app" else "")
-    return Keys(out, bases, registry)
+        outside = ([t.context] if files is None else []) + [str(x.path) for x in t.contexts
+                                                            if x.path is not None and folders[x.name.name] is None]
+        if outside or dockerfile is None:
+            unknown[t.name] = f"{', '.join(outside) or t.dockerfile} is not in a git work tree: its files are unknown"
+        elif missing := [n for n, k in links.items() if not k]:
+            unknown[t.name] = (f"{missing[0]} has no key: its digest is not in the registry (or it did not answer)"
+                               if missing[0] in published else f"{missing[0]}: the base it links has no key")
+        if t.name in unknown:
+            out[t.name] = None
+            continue
+        assert files is not None and dockerfile is not None
+        docs[t.name] = keys.inputs(render.shape(t), dockerfile=dockerfile, files=files,
+                                   folders={n: f for n, f in folders.items() if f is not None},
+                                   bases={n: k for n, k in links.items() if k},
+                                   release=release if t.kind == "app" else "")
+        out[t.name] = keys.key(docs[t.name])
+    return Keys(out, bases, registry, docs, unknown)
 
 
 def _files(cwd: Path, folder: str) -> list[File] | None:

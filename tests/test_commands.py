@@ -98,6 +98,43 @@ def test_explain_app_names_git_and_ci_sources(repo):
     assert "TOOLCHAIN_IMAGE = 'harbor.bdser.cc/common/tools/golang:1.24.2'" in r.stdout
 
 
+def test_explain_shows_the_content_key_bake_uses_and_what_went_into_it(project):
+    """The key explain prints is the one `bakegen bake` tags and labels the image with; it lists
+    the files the build sees, and a one-line change to one of them gives another key. The apps
+    link the toolchain and runtime of the same run, so their keys hold the bases' keys."""
+    from conftest import Repo
+
+    repo = Repo(project)
+    repo.commit()
+
+    def explained(target):
+        r = run_bakegen("explain", target, cwd=project)
+        assert r.code == 0, r
+        return r.stdout
+
+    tools = explained("golang-tools")
+    key = re.search(r"^content key: ([0-9a-f]{64})$", tools, re.M)[1]
+    assert "label dev.bakegen.key" in tools and f"bakegen-{key[:40]}" in tools
+    assert re.search(r"^  context bake/golang-tools: 2 files the build sees\n    Dockerfile 100644 git:[0-9a-f]{12}\n"
+                     r"    image\.hcl 100644 git:", tools, re.M)
+    assert re.search(r"^  folder bakegen-lib: 1 file the build sees\n    apt-mirror 1007", tools, re.M)
+    app = explained("ci-demo-go-dev")
+    assert f"  base common/tools/golang:1.24.2 (target golang-tools's key): {key}" in app
+    assert "Dockerfile: generated from the definition" in app and "    etc/app_dev.yaml 100644 git:" in app
+    assert f"dev.bakegen.key = '{re.search(r'^content key: ([0-9a-f]{64})$', app, re.M)[1]}'" in app
+    dockerfile = project / "bake/golang-tools/Dockerfile"
+    dockerfile.write_text(dockerfile.read_text() + "# one more line\n")
+    changed = explained("golang-tools")
+    assert re.search(r"^content key: ([0-9a-f]{64})$", changed, re.M)[1] != key
+    assert re.search(r"^    Dockerfile 100644 sha256:[0-9a-f]{9}$", changed, re.M)  # what is on disk, not git's
+
+
+def test_explain_without_git_says_there_is_no_content_key(project):
+    r = run_bakegen("explain", "golang-tools", cwd=project)
+    assert r.code == 0, r
+    assert "content key: none, so bakegen bake always builds it" in r.stdout
+
+
 def test_explain_a_group_is_an_error():
     r = run_bakegen("explain", "base")
     assert r.code == 2 and "is a group" in r.stderr

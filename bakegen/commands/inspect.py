@@ -8,7 +8,7 @@ import click
 
 from .. import pipeline
 from ..errors import BakegenError, did_you_mean
-from ..explain import explain
+from ..explain import content_key, explain
 from ..graph import dot, mermaid
 from ..model import BakeFile
 from . import CONTEXT, GIT, OUTPUT, choices, options
@@ -79,7 +79,7 @@ Examples:
 @click.argument("target")
 @click.pass_context
 def explain_cmd(ctx: click.Context, /, target: str, **params: Any) -> int:
-    """Say where each tag, arg, label and context of TARGET comes from.
+    """Say where each tag, arg, label and context of TARGET comes from, and its content key.
 
     Per-commit values (the app's tags, revision, created) need git, or --branch and --commit.
     """
@@ -92,10 +92,13 @@ def explain_cmd(ctx: click.Context, /, target: str, **params: Any) -> int:
     t = bake.target(name)
     assert t is not None
     try:
-        per_build, note = pipeline.meta(c, defs, bake).target(name), None
+        g = pipeline.git(c, defs)
+        ky = pipeline.content_keys(c, defs, bake, g)
+        per_build, note = pipeline.meta(c, defs, bake, ky, g).target(name), None
+        key = content_key(t, ky.keys.get(name), ky.inputs.get(name), ky.unknown.get(name))
     except BakegenError as e:
         if t.kind == "app":
             raise
-        per_build, note = None, f"per-commit labels not shown: {e}"
-    click.echo(explain(t, per_build, note, defs, pipeline.build_registry(defs, c)), nl=False)
+        per_build, note, key = None, f"per-commit labels not shown: {e}", content_key(t, None, None, str(e))
+    click.echo(explain(t, per_build, note, defs, pipeline.build_registry(defs, c)) + key, nl=False)
     return 0
