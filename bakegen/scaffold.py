@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .model import Definitions, Runtime, Toolchain
+from .model import Definitions, Ref, Runtime, Toolchain
 from .plan import plan
 from .platforms import suite
 from .render import render_template
@@ -84,7 +84,7 @@ def published_bases(builtin: Definitions, go_tag: str | None, cgo: bool = False)
     suffix = variant_suffix(suite(INIT_SUITE).number)
     variant = runtime_tag(runtime.tag_prefix, suffix, runtime.at("tag_prefix"))
     line += f"-{suffix}" if cgo else ""
-    return f"{{registry}}/{tools.tags[0].path}:{line}", f"{{registry}}/{runtime.repository}:{variant}"
+    return Ref(tools.tags[0].path, line).resolve("{registry}"), Ref(runtime.repository, variant).resolve("{registry}")
 
 
 @dataclass(frozen=True)

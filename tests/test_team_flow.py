@@ -125,7 +125,11 @@ def github_event(ref: str, *, pull_request: bool = False) -> dict[str, str]:
 
 # ------------------------------------------------------------------------------ the registry
 def tags(repo: str) -> list[str]:
-    host, _, path = NAMESPACE.partition("/")
+    return tags_at(NAMESPACE, repo)
+
+
+def tags_at(namespace: str, repo: str) -> list[str]:
+    host, _, path = namespace.partition("/")
     try:
         with urllib.request.urlopen(f"http://{host}/v2/{path}/{repo}/tags/list", timeout=10) as r:
             return sorted(json.loads(r.read()).get("tags") or [])
@@ -444,3 +448,63 @@ def test_load_builds_one_app_for_this_machine_without_a_registry(team):
         config = json.load(tar.extractfile(manifest["Config"]))
     assert any(t.rsplit(":", 1)[0].endswith("/dev/worker") for t in manifest["RepoTags"]), manifest["RepoTags"]
     assert f"linux/{config['architecture']}" == _local_platform() and config["config"]["User"] == "65532:65532"
+
+
+# ------------------------------------------------------------------------------ the README's Start
+def start_blocks() -> list[list[str]]:
+    """The shell lines of each ```sh block of the README's "Start" section."""
+    section = (ROOT / "README.md").read_text().split("\n## Start\n", 1)[1].split("\n## ", 1)[0]
+    return [[line for line in block.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+            for block in re.findall(r"```sh\n(.*?)```", section, re.S)]
+
+
+def test_the_readme_start_followed_word_for_word_ends_with_images_pushed(tmp_path):
+    """Issue 18: the "Start" section, line by line, in an empty folder (beside it the service's
+    own repository, as a team has it: its Go source and configs, committed). Only what the harness
+    needs is changed, right after each `bakegen init`: the registry (this run's own path), the
+    local Debian and Go (as everywhere here), linux/amd64 alone, and the published bases the
+    service names (the harness's Go line and Debian suite)."""
+    registry = f"{FACTS['REGISTRY']}/start-{uuid.uuid4().hex[:8]}"
+    service = tmp_path / "my-service"
+    shutil.copytree(ROOT / "examples/repos/ci-demo-go", service,
+                    ignore=shutil.ignore_patterns("bake", "docker-bake.hcl", ".gitignore", ".dockerignore"))
+    git(service, "init", "-q", "-b", "main")
+    commit(service, "my-service")
+    folder = tmp_path / "work"
+    folder.mkdir()
+    env = {**os.environ, **GIT_ENV, "BUILDX_BUILDER": FACTS["BUILDER"],
+           "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    blocks = start_blocks()
+    assert len(blocks) == 2 and any("bakegen bake --push" in line for line in blocks[0])
+    for block in blocks:
+        for line in block:
+            words = line.split("#")[0].split()
+            if words[0] == "cd":
+                folder = (folder / words[1]).resolve()
+                continue
+            r = subprocess.run(["sh", "-c", line.replace("registry.example.com/team", registry)], cwd=folder, env=env,
+                               capture_output=True, text=True, timeout=3600)
+            assert r.returncode == 0, f"{line} (in {folder}):\n{r.stdout[-2000:]}\n{r.stderr[-3000:]}"
+            if words[:2] == ["bakegen", "init"]:
+                adapt_after_init(folder, registry)
+    assert {FACTS["GO_VERSION"], GO_LINE} <= set(tags_at(registry, "common/tools/golang"))
+    suite = {"bullseye": "debian11", "bookworm": "debian12"}[SUITE]
+    assert {suite, f"static-{suite}"} <= set(tags_at(registry, "common/runtime/golang"))
+    for env_name in ("dev", "test", "prd"):
+        assert any(t.startswith("main-") for t in tags_at(registry, f"{env_name}/my-service")), env_name
+    assert "latest" in tags_at(registry, "prd/my-service")
+
+
+def adapt_after_init(folder: Path, registry: str) -> None:
+    settings = folder / "bake/bakegen.hcl"
+    apps = [p for p in (folder / "bake").glob("*/image.hcl") if re.search(r'(?m)^\s*kind\s*=\s*"app"', p.read_text())]
+    if not apps:  # the base images
+        harness.adapt_definitions(folder / "bake", FACTS, registry=registry, platforms=["linux/amd64"])
+        for image in (folder / "bake").glob("*/image.hcl"):
+            image.write_text(re.sub(r'variants( *)= \[[^]]*\]', rf'variants\1= ["{SUITE}"]', image.read_text()))
+        return
+    settings.write_text(settings.read_text().replace('["linux/amd64", "linux/arm64"]', '["linux/amd64"]'))
+    number = {"bullseye": 11, "bookworm": 12}[SUITE]
+    for image in apps:
+        text = re.sub(r"(common/tools/golang:)[0-9.]+", rf"\g<1>{GO_LINE}", image.read_text())
+        image.write_text(text.replace("golang:debian12", f"golang:debian{number}"))
