@@ -11,7 +11,8 @@ repositories written by `bakegen init` (definitions pointed at the harness's Deb
 tests/harness.py:adapt_definitions does), built by the commands the README gives:
 
   warm builder (the daily path: `bakegen bake apps-dev --push` against `./build-app.sh dev`)
-    cold             build cache pruned, a full build (bakegen: --rebuild, nothing reused)
+    cold             build cache pruned, a full build (bakegen: --rebuild, nothing reused; it reads
+                     the registry cache CI wrote, as `bakegen bake` does by default)
     nothing changed  a new commit that changes no input
     one-line change  one line of the app changed and committed
   CI runner (the build cache pruned before every run, the registry kept; bakegen runs what

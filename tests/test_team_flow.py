@@ -427,6 +427,35 @@ def test_a_registry_that_cannot_answer_builds_and_does_not_fail(mono, tmp_path):
     assert set(printed["target"]) == {"golang-tools", "golang-runtime", "golang-runtime-static", "svc"}
 
 
+# ------------------------------------------------------------------------------ the registry cache
+def cache_refs(entries: list) -> list[str]:
+    """The refs of bake's printed cache-from or cache-to (dicts, or CSV strings)."""
+    out = []
+    for e in entries:
+        fields = e if isinstance(e, dict) else dict(kv.split("=", 1) for kv in e.split(","))
+        out.append(fields["ref"].rsplit(":", 1)[1])
+    return out
+
+
+def test_what_is_built_reads_the_cache_ci_writes_and_only_cache_writes_it(team):
+    """Issue 17: a builder with an empty cache (a laptop after a prune, a new runner) reads the
+    registry cache CI wrote for what it must build: this branch's, then the default branch's. Only
+    --cache writes one; --no-cache-read reads none."""
+    def printed(*args: str) -> dict:
+        r = bake(team["worker"], "worker", "--print", "--branch", "feature/x", *args)
+        assert r.returncode == 0, r.stderr[-2000:]
+        return json.loads(r.stdout)["target"]["worker"]
+
+    target = printed()
+    assert cache_refs(target["cache-from"]) == ["buildcache-worker-feature-x", "buildcache-worker-main"]
+    assert "cache-to" not in target
+    target = printed("--cache")
+    assert cache_refs(target["cache-from"]) == ["buildcache-worker-feature-x", "buildcache-worker-main"]
+    assert cache_refs(target["cache-to"]) == ["buildcache-worker-feature-x"]
+    target = printed("--no-cache-read")
+    assert "cache-from" not in target and "cache-to" not in target
+
+
 # ------------------------------------------------------------------------------ the local loop
 def test_load_builds_one_app_for_this_machine_without_a_registry(team):
     """`bakegen bake --load APP`: this machine's platform, loaded, no push, no reuse. With no Docker

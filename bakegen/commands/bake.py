@@ -2,7 +2,8 @@
 
 One command for every place a team builds (``make bake``, CI): it refuses a stale committed file,
 writes the per-commit file, asks the registry which images already exist under their content
-key, points the new tags of those at them, and runs ``docker buildx bake`` for the rest.
+key, points the new tags of those at them, and runs ``docker buildx bake`` for the rest, reading
+the registry cache CI writes (``--cache``) so that a builder without a cache does not start cold.
 """
 
 from __future__ import annotations
@@ -82,18 +83,22 @@ def _bake_args(file: Path, plan: bakeplan.Plan, bake: BakeFile, *, state: Path, 
 
 
 def _overrides(plan: bakeplan.Plan, ky: pipeline.Keys, bake: BakeFile, meta: BakeFile,
-               cache: tuple[str, str] | None) -> str:
+               cache: tuple[str, str] | None, *, write: bool) -> str:
     """The per-build file of overrides: each build's bases by digest, the test-only outputs, and
-    with ``cache`` (this branch, the default branch) a registry cache per branch: what a branch
-    builds is cached under its own ref, and a new branch starts from the default branch's."""
+    with ``cache`` (this branch, the default branch) the registry cache per branch that CI writes:
+    each target it builds reads this branch's, then the default branch's (so a new branch starts
+    from it); with ``write`` it also writes this branch's. A shared cache the definitions name
+    (``registry_cache``) is read too, after them."""
     targets: dict[str, dict[str, Any]] = {}
     for name in plan.build if cache else ():
         t, m = bake.target(name), meta.target(name)
         assert t is not None and m is not None
         path = (m.tags or t.tags)[0].path
         caches = [render.ref(Ref(path, cache_branch_tag(name, branch))) for branch in dict.fromkeys(cache or ())]
-        targets[name] = {"cache-from": [render.CACHE_FROM + r for r in caches],
-                         "cache-to": [render.CACHE_FROM + caches[0] + render.CACHE_TO]}
+        shared = [render.ref(t.cache, render.CACHE_FROM)] if t.cache else []
+        targets[name] = {"cache-from": [render.CACHE_FROM + r for r in caches] + shared}
+        if write:
+            targets[name]["cache-to"] = [render.CACHE_FROM + caches[0] + render.CACHE_TO]
     for name, pins in plan.contexts.items():
         t = bake.target(name)
         assert t is not None
@@ -151,15 +156,18 @@ Examples:
               type=click.Path(dir_okay=False, path_type=Path), help="The committed bake file.")
 @click.option("--set", "sets", multiple=True, metavar="TARGET.KEY=VALUE", help="Passed to docker buildx bake.")
 @click.option("--cache", is_flag=True, envvar="BAKEGEN_CACHE", show_envvar=True,
-              help="A registry cache per branch (buildcache-<target>-<branch> beside each image): a runner that "
-                   "starts empty reuses layers; a new branch starts from the default branch's.")
+              help="Write the registry cache of this branch (buildcache-<target>-<branch> beside each image), "
+                   "for the next runner that starts empty (the CI recipes).")
+@click.option("--cache-read/--no-cache-read", default=True, envvar="BAKEGEN_CACHE_READ", show_envvar=True,
+              help="Read the registry cache CI writes for what must be built: this branch's, else the default "
+                   "branch's. Default: on.")
 @click.option("--default-branch", envvar=["BAKEGEN_DEFAULT_BRANCH", "CI_DEFAULT_BRANCH"], metavar="BRANCH",
               help="The branch whose cache a new branch starts from. Default: $CI_DEFAULT_BRANCH, else the "
                    "first of main_branches.")
 @click.pass_context
 def bake_cmd(ctx: click.Context, /, *, names: tuple[str, ...], push: bool, ci: bool, load: bool, show: bool,
              rebuild: bool, metadata_file: Path | None, bake_file: Path, sets: tuple[str, ...], cache: bool,
-             default_branch: str | None, **params: Any) -> int:
+             cache_read: bool, default_branch: str | None, **params: Any) -> int:
     """Build the images of the committed bake file: the targets or groups named (default: all),
     or with --ci what this branch or tag owns; what the registry already has is only tagged."""
     if load and (push or ci):
@@ -189,8 +197,8 @@ def bake_cmd(ctx: click.Context, /, *, names: tuple[str, ...], push: bool, ci: b
         with scratch_folder() as state:
             write_atomic(state / "meta.hcl", render.render_meta_hcl(loader.templates(), meta,
                                                                     pipeline.command(c, "meta")))
-            caches = (g.state.branch, default_branch or _default_branch(defs)) if cache else None
-            write_atomic(state / "build.json", _overrides(plan, ky, bake, meta, caches))
+            caches = (g.state.branch, default_branch or _default_branch(defs)) if cache or cache_read else None
+            write_atomic(state / "build.json", _overrides(plan, ky, bake, meta, caches, write=cache))
             bake_metadata = state / "metadata.json" if metadata_file and not show else None
             code = buildx.bake(_bake_args(bake_file, plan, bake, state=state, push=push, load=load, show=show,
                                           cache=bool(caches), metadata=bake_metadata, sets=sets))
