@@ -33,6 +33,17 @@ CACHE_FROM = "type=registry,ref="
 CACHE_TO = ",mode=max,ignore-error=true"  # a build without push rights still succeeds
 
 
+def cache_from(r: Ref) -> str:
+    """bake's ``cache-from`` entry for the registry cache ``r``."""
+    return ref(r, CACHE_FROM)
+
+
+def cache_to(r: Ref) -> str:
+    """bake's ``cache-to`` entry for the registry cache ``r``: every layer, and a build without
+    push rights still succeeds."""
+    return ref(r, CACHE_FROM, CACHE_TO)
+
+
 def template_escape(text: str) -> str:
     """Text as a literal in an HCL template, which every string of a bake file is (HCL and JSON
     alike): ``${`` and ``%{`` doubled, so no input can interpolate or call a function. HCL
@@ -110,8 +121,8 @@ def shape(t: Target, *, per_build: bool = False) -> dict[str, Any]:
     if per_build:
         return d
     if t.cache:
-        d["cache-from"] = [ref(t.cache, CACHE_FROM)]
-        d["cache-to"] = [ref(t.cache, CACHE_FROM, CACHE_TO)]
+        d["cache-from"] = [cache_from(t.cache)]
+        d["cache-to"] = [cache_to(t.cache)]
     if t.network:
         d["network"] = template_escape(t.network)
     if t.extra_hosts:

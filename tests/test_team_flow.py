@@ -428,19 +428,15 @@ def test_a_registry_that_cannot_answer_builds_and_does_not_fail(mono, tmp_path):
 
 
 # ------------------------------------------------------------------------------ the registry cache
-def cache_refs(entries: list) -> list[str]:
-    """The refs of bake's printed cache-from or cache-to (dicts, or CSV strings)."""
-    out = []
-    for e in entries:
-        fields = e if isinstance(e, dict) else dict(kv.split("=", 1) for kv in e.split(","))
-        out.append(fields["ref"].rsplit(":", 1)[1])
-    return out
+def cache_refs(entries: list[dict[str, str]]) -> list[str]:
+    """The tags of the refs of bake's printed cache-from or cache-to."""
+    return [e["ref"].rsplit(":", 1)[1] for e in entries]
 
 
 def test_what_is_built_reads_the_cache_ci_writes_and_only_cache_writes_it(team):
     """Issue 17: a builder with an empty cache (a laptop after a prune, a new runner) reads the
     registry cache CI wrote for what it must build: this branch's, then the default branch's. Only
-    --cache writes one; --no-cache-read reads none."""
+    --cache writes one; --no-cache-read reads none, with --cache too."""
     def printed(*args: str) -> dict:
         r = bake(team["worker"], "worker", "--print", "--branch", "feature/x", *args)
         assert r.returncode == 0, r.stderr[-2000:]
@@ -454,6 +450,8 @@ def test_what_is_built_reads_the_cache_ci_writes_and_only_cache_writes_it(team):
     assert cache_refs(target["cache-to"]) == ["buildcache-worker-feature-x"]
     target = printed("--no-cache-read")
     assert "cache-from" not in target and "cache-to" not in target
+    target = printed("--cache", "--no-cache-read")
+    assert "cache-from" not in target and cache_refs(target["cache-to"]) == ["buildcache-worker-feature-x"]
 
 
 # ------------------------------------------------------------------------------ the local loop

@@ -62,11 +62,9 @@ def _local_platform() -> str:
             "arm64": "linux/arm64"}.get(machine, f"linux/{machine}")
 
 
-def _bake_args(file: Path, plan: bakeplan.Plan, bake: BakeFile, *, state: Path, push: bool, load: bool,
-               show: bool, cache: bool, metadata: Path | None, sets: tuple[str, ...]) -> list[str]:
-    args = ["-f", str(file), "-f", str(state / "meta.hcl")]
-    if plan.contexts or plan.test_only or cache:
-        args += ["-f", str(state / "build.json")]
+def _bake_args(file: Path, plan: bakeplan.Plan, bake: BakeFile, *, files: list[Path], push: bool, load: bool,
+               show: bool, metadata: Path | None, sets: tuple[str, ...]) -> list[str]:
+    args = ["-f", str(file)] + [a for f in files for a in ("-f", str(f))]
     if push and not show:
         args.append("--push")
     if any(t.network == "host" for t in bake.targets if t.name in plan.build):
@@ -83,22 +81,22 @@ def _bake_args(file: Path, plan: bakeplan.Plan, bake: BakeFile, *, state: Path, 
 
 
 def _overrides(plan: bakeplan.Plan, ky: pipeline.Keys, bake: BakeFile, meta: BakeFile,
-               cache: tuple[str, str] | None, *, write: bool) -> str:
-    """The per-build file of overrides: each build's bases by digest, the test-only outputs, and
-    with ``cache`` (this branch, the default branch) the registry cache per branch that CI writes:
-    each target it builds reads this branch's, then the default branch's (so a new branch starts
-    from it); with ``write`` it also writes this branch's. A shared cache the definitions name
-    (``registry_cache``) is read too, after them."""
+               branches: tuple[str, str], *, read: bool, write: bool) -> dict[str, dict[str, Any]]:
+    """The per-build overrides of each target (none: bake takes the committed file as it is):
+    each build's bases by digest, the test-only outputs, and the registry cache per branch that CI
+    writes (``branches``: this branch, the default branch). With ``read`` each target built reads
+    this branch's cache, then the default branch's (so a new branch starts from it), then a shared
+    one the definitions name (``registry_cache``); with ``write`` it writes this branch's."""
     targets: dict[str, dict[str, Any]] = {}
-    for name in plan.build if cache else ():
+    for name in plan.build if read or write else ():
         t, m = bake.target(name), meta.target(name)
         assert t is not None and m is not None
         path = (m.tags or t.tags)[0].path
-        caches = [render.ref(Ref(path, cache_branch_tag(name, branch))) for branch in dict.fromkeys(cache or ())]
-        shared = [render.ref(t.cache, render.CACHE_FROM)] if t.cache else []
-        targets[name] = {"cache-from": [render.CACHE_FROM + r for r in caches] + shared}
+        caches = [Ref(path, cache_branch_tag(name, branch)) for branch in dict.fromkeys(branches)]
+        if read:
+            targets[name] = {"cache-from": [render.cache_from(r) for r in caches + ([t.cache] if t.cache else [])]}
         if write:
-            targets[name]["cache-to"] = [render.CACHE_FROM + caches[0] + render.CACHE_TO]
+            targets.setdefault(name, {})["cache-to"] = [render.cache_to(caches[0])]
     for name, pins in plan.contexts.items():
         t = bake.target(name)
         assert t is not None
@@ -108,7 +106,7 @@ def _overrides(plan: bakeplan.Plan, ky: pipeline.Keys, bake: BakeFile, meta: Bak
                 f"docker-image://{refs[n]._replace(tag='', digest=d).resolve(ky.registry)}") for n, d in pins.items()}
     for name in plan.test_only:
         targets.setdefault(name, {})["output"] = ["type=cacheonly"]
-    return json.dumps({"target": targets}, indent=2, sort_keys=True) + "\n"
+    return targets
 
 
 def cache_branch_tag(target: str, branch: str) -> str:
@@ -197,11 +195,15 @@ def bake_cmd(ctx: click.Context, /, *, names: tuple[str, ...], push: bool, ci: b
         with scratch_folder() as state:
             write_atomic(state / "meta.hcl", render.render_meta_hcl(loader.templates(), meta,
                                                                     pipeline.command(c, "meta")))
-            caches = (g.state.branch, default_branch or _default_branch(defs)) if cache or cache_read else None
-            write_atomic(state / "build.json", _overrides(plan, ky, bake, meta, caches, write=cache))
+            branches = (g.state.branch, default_branch or _default_branch(defs))
+            overrides = _overrides(plan, ky, bake, meta, branches, read=cache_read, write=cache)
+            files = [state / "meta.hcl"]
+            if overrides:  # bake refuses a file whose "target" is empty
+                files.append(state / "build.json")
+                write_atomic(files[-1], json.dumps({"target": overrides}, indent=2, sort_keys=True) + "\n")
             bake_metadata = state / "metadata.json" if metadata_file and not show else None
-            code = buildx.bake(_bake_args(bake_file, plan, bake, state=state, push=push, load=load, show=show,
-                                          cache=bool(caches), metadata=bake_metadata, sets=sets))
+            code = buildx.bake(_bake_args(bake_file, plan, bake, files=files, push=push, load=load, show=show,
+                                          metadata=bake_metadata, sets=sets))
             if code != 0:
                 click.echo(f"bakegen: docker buildx bake failed (exit {code})", err=True)
                 return EXIT_BUILD_FAILED
