@@ -6,7 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar, Literal, NamedTuple
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal, NamedTuple
 
 Kind = Literal["toolchain", "runtime", "app"]
 ChecksumTable = dict[str, dict[str, str]]  # version -> {file key -> sha256}
@@ -279,3 +280,16 @@ class Listing(NamedTuple):
     tracked: dict[str, tuple[str, str]]  # path -> (mode, blob id)
     unsure: tuple[str, ...]  # changed since the index, untracked, and ignored files or folders ("bin/")
     deleted: frozenset[str]
+
+
+class Answer(NamedTuple):
+    """A registry's answer about one image reference, as data: ``found`` (its digest, and the
+    config of each platform asked for that it has), ``missing`` (the registry clearly said it has
+    no such tag or digest), or ``unsure`` (anything else: an error, a timeout, an answer that is
+    not what the API promises). ``why`` says it in a few words, for the line that tells a user
+    why a target was built ("HTTP 500 from registry.example.com", "timed out after 5 s")."""
+
+    state: Literal["found", "missing", "unsure"]
+    digest: str = ""
+    configs: Mapping[str, Mapping[str, Any]] = {}  # platform ("linux/amd64") -> image config
+    why: str = ""
