@@ -35,9 +35,12 @@ OVERRIDES = "pass --branch and --commit (or BAKEGEN_BRANCH and BAKEGEN_COMMIT) t
 
 
 def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """git's output as text; a byte that is not UTF-8 (a file name git holds as bytes) is kept as
+    ``surrogateescape`` decodes it, as ``os.fsdecode`` does: the name round-trips to the file."""
     try:
-        return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True,
-                              check=False, env={**os.environ, "LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0"})
+        return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, encoding="utf-8",
+                              errors="surrogateescape", check=False,
+                              env={**os.environ, "LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0"})
     except FileNotFoundError:
         raise BakegenError(f"git is not installed; {OVERRIDES}") from None
 
@@ -101,15 +104,22 @@ def _top(repo: Path) -> Path | None:
     return Path(top.stdout.strip()) if top.returncode == 0 else None
 
 
-def _stamp(commit: str, committed: int | None, dirty: bool, env: Mapping[str, str],
-           now: dt.datetime | None) -> Stamp:
+def _stamp(commit: str, committed: int | None, dirty: bool, env: Mapping[str, str], clock: int) -> Stamp:
     epoch = source_date_epoch(env)
     if epoch is not None:
         return Stamp(commit, epoch, "SOURCE_DATE_EPOCH")
     if committed is not None and not dirty:
         return Stamp(commit, committed, "the commit's committer time")
-    clock = int((now or dt.datetime.now(dt.UTC)).timestamp())
     return Stamp(commit, clock, "the clock (uncommitted changes)" if dirty else "the clock (no git commit)")
+
+
+def build_state(meta: GitMeta, dirty: bool, env: Mapping[str, str]) -> tuple[GitState, Stamp]:
+    """The git state and stamp of one build: ``dirty`` when what it builds from is not what the
+    commit holds (its own files, not the rest of the tree), which marks its tags and takes the
+    clock for its time."""
+    stamp = _stamp(meta.state.commit, meta.committed, dirty, env, meta.clock)
+    timestamp = dt.datetime.fromtimestamp(stamp.epoch, dt.UTC).strftime("%Y%m%d%H%M")
+    return meta.state._replace(dirty=dirty, timestamp=timestamp), stamp
 
 
 def read(repo: Path, env: Mapping[str, str], *, branch: str | None = None, commit: str | None = None,
@@ -137,14 +147,15 @@ def read(repo: Path, env: Mapping[str, str], *, branch: str | None = None, commi
         sources["version_tag"] = f"git tag {version_tag} points at {full[:12]}"
     if branch is None:
         branch, sources["branch"] = _branch(top, env)
-    stamp = _stamp(full, info[1] if info else None, dirty, env, now)
+    clock = int((now or dt.datetime.now(dt.UTC)).timestamp())
+    stamp = _stamp(full, info[1] if info else None, dirty, env, clock)
     sources["time"] = stamp.source
     timestamp = dt.datetime.fromtimestamp(stamp.epoch, dt.UTC).strftime("%Y%m%d%H%M")
     releases = tuple(t for t in _git(top, "tag", "--list").stdout.split() if release_version(t)) if top else ()
     state = GitState(branch=branch, commit=full, dirty=dirty, version_tag=version_tag, timestamp=timestamp,
                      releases=releases)
     shallow = top is not None and _git(top, "rev-parse", "--is-shallow-repository").stdout.strip() == "true"
-    return GitMeta(state, stamp, sources, top, shallow)
+    return GitMeta(state, stamp, sources, top, shallow, info[1] if info else None, clock)
 
 
 def unshallow(repo: Path) -> None:
@@ -154,39 +165,45 @@ def unshallow(repo: Path) -> None:
         raise BakegenError(f"git fetch --unshallow --tags failed: {out.stderr.strip()[-300:]}")
 
 
-def last_change(meta: GitMeta, paths: Sequence[str], env: Mapping[str, str],
-                now: dt.datetime | None = None) -> Stamp:
-    """The stamp of a base image: the last commit (up to the build's) that changed any of
-    ``paths`` (relative to the current directory), so an image whose definition did not change
-    keeps its ``created`` and ``revision``, and its digest. Without git, the build's own stamp."""
+def last_change(meta: GitMeta, paths: Sequence[Path], env: Mapping[str, str], *, dirty: bool = False) -> Stamp:
+    """The stamp of a base image: the last commit (up to the build's) of ``meta``'s repository that
+    changed any of ``paths``, so an image whose definition did not change keeps its ``created``
+    and ``revision``, and its digest; the clock when ``dirty`` (what it builds from is not
+    committed). Without git, the build's own stamp."""
     if meta.repo is None or not paths:
         return meta.stamp
-    info = _commit_info(Path.cwd(), meta.state.commit, paths)
+    info = _commit_info(meta.repo, meta.state.commit, [str(p.absolute()) for p in paths])
     if info is None:
-        return meta.stamp  # not tracked here (built-in definitions): the build's commit
-    dirty = meta.state.dirty and _is_dirty(Path.cwd(), paths)
-    return _stamp(info[0], info[1], dirty, env, now)
+        return build_state(meta, dirty, env)[1]  # not tracked here (built-in definitions): the build's commit
+    return _stamp(info[0], info[1], dirty, env, meta.clock)
 
 
-def listing(folder: Path) -> Listing | None:
-    """The folder's files as git sees them; None outside a git work tree."""
-    top = _top(folder)
-    if top is None:
-        return None
-    prefix = os.path.relpath(folder.resolve(), top.resolve()).replace(os.sep, "/")
-    prefix = "" if prefix == "." else prefix + "/"
+def top(folder: Path) -> Path | None:
+    """The top of the git work tree ``folder`` is in; None outside one."""
+    return _top(folder)
+
+
+def repo_listing(top: Path) -> Listing:
+    """Every file of the work tree at ``top`` as git sees it, relative to ``top``: two git runs,
+    whatever the number of builds that read it (``Listing.under`` gives a folder's)."""
     tracked = {}
-    for entry in _git(folder, "ls-files", "-s", "-z", "--", ".").stdout.split("\0"):
+    for entry in _git(top, "ls-files", "-s", "-z").stdout.split("\0"):
         if entry:
             info, _, path = entry.partition("\t")
             mode, blob, _stage = info.split()
             tracked[path] = (mode, blob)
-    words = iter(_git(folder, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignored=matching",
-                      "--no-renames", "--", ".").stdout.split("\0"))
     unsure, deleted = [], set()
-    for word in words:
-        if len(word) < 4 or not word[3:].startswith(prefix):
-            continue
-        path = word[3:][len(prefix):]
-        (deleted.add(path) if "D" in word[:2] else unsure.append(path))
+    for word in _git(top, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignored=matching",
+                     "--no-renames").stdout.split("\0"):
+        if len(word) >= 4:
+            (deleted.add(word[3:]) if "D" in word[:2] else unsure.append(word[3:]))
     return Listing(tracked, tuple(sorted(set(unsure))), frozenset(deleted))
+
+
+def listing(folder: Path) -> Listing | None:
+    """The folder's files as git sees them; None outside a git work tree."""
+    found = _top(folder)
+    if found is None:
+        return None
+    prefix = os.path.relpath(folder.resolve(), found.resolve()).replace(os.sep, "/")
+    return repo_listing(found).under("" if prefix == "." else prefix + "/")

@@ -4,9 +4,9 @@ no defaults: every value a definition may leave out is given by ``schema``."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Mapping
 from typing import Any, ClassVar, Literal, NamedTuple
 
 Kind = Literal["toolchain", "runtime", "app"]
@@ -270,6 +270,8 @@ class GitMeta(NamedTuple):
     sources: dict[str, str]  # field -> where its value came from
     repo: Path | None  # the work tree's top, when there is one
     shallow: bool = False  # a shallow clone: history and tags may be missing
+    committed: int | None = None  # the commit's committer time
+    clock: int = 0  # the time it was read: the time of a build from uncommitted files
 
 
 class Listing(NamedTuple):
@@ -280,6 +282,16 @@ class Listing(NamedTuple):
     tracked: dict[str, tuple[str, str]]  # path -> (mode, blob id)
     unsure: tuple[str, ...]  # changed since the index, untracked, and ignored files or folders ("bin/")
     deleted: frozenset[str]
+    whole: bool = False  # the folder is inside one git lists as a single entry ("bin/"): every file is unsure
+
+    def under(self, prefix: str) -> Listing:
+        """The listing of the folder ``prefix`` ("" or "a/b/"), relative to it."""
+        if any(u.endswith("/") and prefix.startswith(u) for u in self.unsure):
+            return Listing({}, (), frozenset(), whole=True)
+        n = len(prefix)
+        return Listing({p[n:]: v for p, v in self.tracked.items() if p.startswith(prefix)},
+                       tuple(p[n:] for p in self.unsure if p.startswith(prefix) and len(p) > n),
+                       frozenset(p[n:] for p in self.deleted if p.startswith(prefix)))
 
 
 class Answer(NamedTuple):

@@ -46,15 +46,35 @@ def test_only_a_dirty_tree_uses_the_clock(repo):
     assert m.stamp.epoch == int(NOW.timestamp())
 
 
-def test_a_base_image_keeps_the_stamp_of_the_last_change_to_its_definition(repo, monkeypatch):
+def test_a_base_image_keeps_the_stamp_of_the_last_change_to_its_definition(repo, tmp_path, monkeypatch):
     first = repo.commit("bake/golang-tools/image.hcl", "a", env={"GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z"})
     repo.commit("app/main.go", "b", env={"GIT_COMMITTER_DATE": "2026-02-01T00:00:00Z"})
-    monkeypatch.chdir(repo.path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # the repository it is given, not the process's working directory
     m = read(repo.path)
     assert m.stamp.created == "2026-02-01T00:00:00Z"
-    base = gitmeta.last_change(m, ["bake/golang-tools"], {})
+    base = gitmeta.last_change(m, [repo.path / "bake/golang-tools"], {})
     assert (base.commit, base.created) == (first, "2026-01-01T00:00:00Z")
-    assert gitmeta.last_change(m, ["not/tracked"], {}) == m.stamp
+    assert gitmeta.last_change(m, [repo.path / "not/tracked"], {}) == m.stamp
+    dirty = gitmeta.last_change(m, [repo.path / "bake/golang-tools"], {}, dirty=True)
+    assert dirty.source == "the clock (uncommitted changes)" and dirty.epoch == int(NOW.timestamp())
+
+
+def test_a_file_name_that_is_not_utf8_is_listed_as_bytes(repo):
+    """Any name git can hold: a byte that is not UTF-8 comes back as surrogateescape gives it,
+    the name of the file on disk (os.fsdecode's)."""
+    import os
+
+    repo.commit("a.txt")
+    name = os.fsdecode(b"caf\xe9.go")
+    (repo.path / name).write_text("package main\n")
+    git(repo.path, "add", "--", name)
+    git(repo.path, "commit", "-qm", "latin-1 name")
+    (repo.path / os.fsdecode(b"new\xff.txt")).write_text("untracked\n")
+    listed = gitmeta.listing(repo.path)
+    assert name in listed.tracked and os.fsdecode(b"new\xff.txt") in listed.unsure
+    assert (repo.path / name).is_file()
 
 
 def test_branch_with_slash_is_kept_raw_for_args(repo):
