@@ -1,25 +1,41 @@
-"""What one ``bakegen bake`` does with each target, decided before anything builds. Pure.
+"""What one ``bakegen bake`` does, decided before anything builds, as one pure step: from the bake
+files, the targets' keys and the registry's answers (as data) to what to build, what to re-tag,
+which caches to read and write, the exact ``docker buildx bake`` arguments and the plan it prints.
+The command only asks the questions this module lists and carries the decision out.
 
 - Which targets: the ones named (a target or group of the committed file), or with ``--ci`` the
   ones the ref owns: on a branch, each app env whose ``env_branches`` match it, and the base images
   (pushed only from ``main_branches``; elsewhere built to test, when they changed, not pushed); on
   a release tag, each app's ``latest_envs`` (or its first env), which get the release tags.
-- Reuse: a target whose content key names an image already in the registry (its key tag, with
-  the key in its label, for every platform the target builds) is not built: its new tags are
-  pointed at that image. Only when pushing, and never with ``--rebuild``.
+- Reuse: a target whose content key names an image already in the registry (its key tag in the
+  internal repository, the key in its label for every platform the target builds, and the image
+  still in each repository its new tags go to) is not built: its new tags are pointed at that
+  image. Only when pushing, and never with ``--rebuild``. Any other answer builds, and the plan
+  says why.
 - The rest is built; an app whose base is reused, or is a published image, takes that base by
   digest (``docker-image://...@sha256:``), so the base is neither rebuilt nor resolved again.
+- Caches: one registry cache per app (all its envs share one compile) or base image, per branch,
+  in its internal repository. A build reads this branch's, then the default branch's, of those
+  the registry has (a cache that does not exist is not passed: bake would print an error for it);
+  with ``--cache --push`` it writes this branch's. A ``--cache --push`` run that builds nothing of
+  an image whose cache is missing on both branches (never written, or deleted) brings it back with
+  a cache-only build (of an app, its compile stage only), so the next runner starts warm.
 """
 
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
+from .apps import app_repository
 from .errors import BakegenError, did_you_mean
-from .keys import LABEL
-from .model import App, BakeFile, Definitions, GitState
+from .keys import LABEL, TAG_PREFIX
+from .model import Answer, App, BakeFile, Definitions, GitState, Ref
+from .render import cache_from, cache_to, ref, template_escape
+from .tags import branch_cache_tag, internal_repository
+
+APP_CACHE_STAGE = "builder"  # the generated Dockerfile's last stage every env of an app shares
 
 
 def named(bake: BakeFile, names: Iterable[str]) -> list[str]:
@@ -42,8 +58,9 @@ def is_release(git: GitState) -> bool:
     return git.version_tag is not None and git.branch == git.version_tag and not git.dirty
 
 
-def owned(bake: BakeFile, defs: Definitions, git: GitState) -> tuple[list[str], set[str]]:
-    """(the targets CI builds for this ref, those of them it builds without pushing)."""
+def owned(bake: BakeFile, defs: Definitions, git: GitState) -> tuple[list[str], set[str], str]:
+    """(the targets CI builds for this ref, those of them it builds without pushing, one line
+    saying why)."""
     release = is_release(git)
     main = release or any(fnmatch.fnmatchcase(git.branch, p) for p in defs.project.main_branches)
     targets, test_only = [], set()
@@ -61,47 +78,289 @@ def owned(bake: BakeFile, defs: Definitions, git: GitState) -> tuple[list[str], 
             wanted = any(fnmatch.fnmatchcase(git.branch, p) for p in dict(app.env_branches)[t.env])
         if wanted:
             targets.append(t.name)
-    return targets, test_only
+    apps = [n for n in targets if n not in test_only and bake.target(n).kind == "app"]  # type: ignore[union-attr]
+    bases = [n for n in targets if bake.target(n).kind != "app"]  # type: ignore[union-attr]
+    if release:
+        why = f"--ci on release tag {git.branch}: each app's latest_envs ({', '.join(apps) or 'none'})"
+    else:
+        kind = "a main branch" if main else "not a main branch"
+        why = (f'--ci on branch "{git.branch}" ({kind}): the app envs whose env_branches match it '
+               f"({', '.join(apps) or 'none'})")
+    if bases:
+        why += "; the base images" + ("" if main else ", built to test them and not pushed")
+    return targets, test_only, why
 
 
-def reusable(pushed: Any, content_key: str | None, platforms: Iterable[str]) -> bool:
-    """Whether a registry answer (``buildx.Pushed``, or None) is the image ``content_key`` names:
-    its label carries the key on every platform the target builds. Anything else builds."""
-    if pushed is None or content_key is None or not pushed.digest.startswith("sha256:"):
-        return False
+def reusable(pushed: Answer | None, content_key: str | None, platforms: Iterable[str]) -> str:
+    """"" when a registry answer is the image ``content_key`` names (its label carries the key on
+    every platform the target builds), else why it is not."""
+    if content_key is None:
+        return "its inputs cannot be keyed"
+    if pushed is None or pushed.state == "missing":
+        return f"no image with its inputs is pushed yet ({TAG_PREFIX}{content_key[:12]}... not found)"
+    if pushed.state != "found" or not pushed.digest.startswith("sha256:"):
+        return f"the registry did not answer clearly: {pushed.why or 'no digest'}"
     for p in platforms:
         config = pushed.configs.get(p)
-        labels = ((config or {}).get("config") or {}).get("Labels") or {}
+        if config is None:
+            return f"the image pushed with its inputs has no {p}"
+        labels = (config.get("config") or {}).get("Labels") or {}
         if labels.get(LABEL) != content_key:
-            return False
-    return True
+            return f"the image tagged {TAG_PREFIX}{content_key[:12]}... carries another key in its {p} label"
+    return ""
 
 
-class Plan(NamedTuple):
-    build: list[str]  # the targets bake builds (in the committed file's order)
-    reuse: dict[str, str]  # target -> digest of the pushed image its new tags point at
+# ---------------------------------------------------------------- the questions
+class Options(NamedTuple):
+    """What the command line asked of one ``bakegen bake``."""
+
+    push: bool = False
+    load: bool = False
+    show: bool = False
+    rebuild: bool = False
+    cache: bool = False  # write this branch's registry cache (with push only)
+    cache_read: bool = True
+    branch: str = "main"
+    default_branch: str = "main"
+    sets: tuple[str, ...] = ()
+    local_platform: str = "linux/amd64"
+
+
+def key_refs(meta: BakeFile, registry: str) -> dict[str, str]:
+    """Each keyed target's key tag, resolved: the question whether its image is pushed."""
+    return {t.name: tag.resolve(registry) for t in meta.targets for tag in t.tags if tag.tag.startswith(TAG_PREFIX)}
+
+
+def cache_name(bake: BakeFile, defs: Definitions, name: str) -> tuple[str, str]:
+    """(the name of the registry cache a target reads and writes, the repository it lives in):
+    an app's, shared by its envs, in the internal repository of its first env's images; a base
+    image's own, beside it."""
+    t = bake.target(name)
+    assert t is not None
+    image = defs.image(t.image)
+    if isinstance(image, App):
+        return image.name, internal_repository(app_repository(image, image.envs[0]))
+    return t.name, internal_repository(t.tags[0].path if t.tags else t.image)
+
+
+def cache_refs(bake: BakeFile, defs: Definitions, names: Iterable[str], o: Options) -> dict[str, list[Ref]]:
+    """Each target's registry caches: this branch's, then the default branch's."""
+    out = {}
+    for name in names:
+        cache, path = cache_name(bake, defs, name)
+        out[name] = [Ref(path, branch_cache_tag(cache, b)) for b in dict.fromkeys((o.branch, o.default_branch))]
+    return out
+
+
+def questions(bake: BakeFile, defs: Definitions, meta: BakeFile, selected: Sequence[str], *, registry: str,
+              o: Options) -> dict[str, tuple[str, ...]]:
+    """The registry questions of one run, all asked at once: each keyed target's key tag (with
+    the platforms whose labels count) when anything may be reused, and each selected target's
+    caches (does it exist) when caches are read or written."""
+    asked: dict[str, tuple[str, ...]] = {}
+    if o.push and not o.rebuild and not o.load:
+        for name, r in key_refs(meta, registry).items():
+            asked[r] = tuple(bake.target(name).platforms)  # type: ignore[union-attr]
+    if (o.cache_read or o.cache) and not o.load:
+        for refs in cache_refs(bake, defs, selected, o).values():
+            asked |= {r.resolve(registry): () for r in refs}
+    return asked
+
+
+def candidates(bake: BakeFile, meta: BakeFile, keys: Mapping[str, str | None], answers: Mapping[str, Answer],
+               registry: str) -> dict[str, str]:
+    """The targets whose key tag names their image (target -> its digest), before checking that
+    the image is still where its new tags go (``presence``)."""
+    refs = key_refs(meta, registry)
+    return {t.name: answers[refs[t.name]].digest for t in bake.targets if t.name in refs and t.name in keys
+            and not reusable(answers.get(refs[t.name]), keys[t.name], t.platforms)}
+
+
+def presence(meta: BakeFile, registry: str, found: Mapping[str, str]) -> dict[str, str]:
+    """For each target whose key tag names an image (``found``: target -> digest), each
+    repository its new tags go to, at that digest: the image must still be there to be tagged."""
+    out = {}
+    for name, digest in found.items():
+        t = meta.target(name)
+        assert t is not None
+        for path in dict.fromkeys(tag.path for tag in t.tags if not tag.tag.startswith(TAG_PREFIX)):
+            out[f"{name}\0{path}"] = Ref(path, digest=digest).resolve(registry)
+    return out
+
+
+# ---------------------------------------------------------------- the decision
+class Decision(NamedTuple):
+    build: list[str]  # the targets bake builds, in the committed file's order
+    reuse: dict[str, str]  # target -> the digest its new tags point at
+    retag: list[tuple[str, str, list[str]]]  # (target, source repo@digest, the tags in that repository)
+    unchanged: list[str]  # test-only targets already pushed with these inputs: neither built nor tagged
     test_only: set[str]  # built without pushing (their output is the build cache)
-    contexts: dict[str, dict[str, str]]  # target -> {FROM reference: digest of its base}
-    unchanged: list[str]  # test-only targets already built: neither built nor tagged again
+    restore: list[str]  # cache-only builds that bring a missing registry cache back
+    overrides: dict[str, dict[str, Any]]  # the per-build file's "target" (empty: none is needed)
+    args: list[str]  # docker buildx bake's arguments after the files
+    lines: list[str]  # the plan, one line per target, for stderr
 
 
-def plan(bake: BakeFile, selected: list[str], *, keys: Mapping[str, str | None], answers: Mapping[str, Any],
-         bases: Mapping[str, str], push: bool, rebuild: bool, test_only: set[str]) -> Plan:
-    """``answers``: the registry's answer for each target's key tag; ``bases``: the published
-    bases' digests, by the reference the bake file names. A test-only target is never tagged from
-    here: its tags belong to the main branches, which may have moved on."""
-    found = {} if rebuild else {t.name: answers[t.name].digest for t in bake.targets
-                                if reusable(answers.get(t.name), keys.get(t.name), t.platforms)}
-    reuse = {n: found[n] for n in selected if n in found and n not in test_only} if push else {}
+class _Run(NamedTuple):
+    """What every step of ``decide`` reads."""
+
+    bake: BakeFile
+    defs: Definitions
+    meta: BakeFile
+    answers: Mapping[str, Answer]
+    registry: str
+    o: Options
+
+    def readable(self, r: Ref) -> bool:
+        """Whether a registry cache may be read: only a clear "not there" leaves it out."""
+        return self.answers.get(r.resolve(self.registry), Answer("unsure")).state != "missing"
+
+
+def _reasons(run: _Run, keys: Mapping[str, str | None], unknown: Mapping[str, str]) -> tuple[dict[str, str],
+                                                                                              dict[str, str]]:
+    """(target -> the digest of its pushed image, for those that need not be built; target -> why
+    each other one is built)."""
+    o, refs = run.o, key_refs(run.meta, run.registry)
+    why, found = {}, {}
+    for t in run.bake.targets:
+        key = keys.get(t.name)
+        if key is None:
+            reason = f"its inputs cannot be keyed: {unknown.get(t.name, 'unknown')}"
+        else:
+            reason = reusable(run.answers.get(refs.get(t.name, "")), key, t.platforms)
+        if not reason:
+            where = presence(run.meta, run.registry, {t.name: run.answers[refs[t.name]].digest})
+            gone = [k.split("\0", 1)[1] for k, r in where.items()
+                    if run.answers.get(r, Answer("unsure")).state != "found"]
+            reason = f"its image is no longer in {gone[0]}" if gone else ""
+        if o.load:
+            why[t.name] = "--load builds for this machine"
+        elif o.rebuild:
+            why[t.name] = "--rebuild"
+        elif not o.push:
+            why[t.name] = "without --push nothing is reused" if key else reason
+        elif reason:
+            why[t.name] = reason
+        else:
+            found[t.name] = run.answers[refs[t.name]].digest
+    return found, why
+
+
+def _caches(run: _Run, build: list[str], kept: list[str]) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """(each build's cache entries, the kept targets whose missing cache a cache-only build brings
+    back): read this branch's and the default branch's where they exist; with ``--cache --push``,
+    one build per cache writes this branch's."""
+    o = run.o
+    caches = cache_refs(run.bake, run.defs, [*build, *kept], o)
+    write = o.cache and o.push and not o.load
+    overrides: dict[str, dict[str, Any]] = {}
+    writers: set[str] = set()
+    for name in build:
+        t = run.bake.target(name)
+        assert t is not None
+        entry: dict[str, Any] = {}
+        if o.cache_read and not o.load:
+            read = [cache_from(r) for r in caches[name] if run.readable(r)] + ([cache_from(t.cache)] if t.cache else [])
+            if read:
+                entry["cache-from"] = read
+        cache = cache_name(run.bake, run.defs, name)[0]
+        if write and cache not in writers:
+            writers.add(cache)
+            entry["cache-to"] = [cache_to(caches[name][0])]
+        if entry:
+            overrides[name] = entry
+    restore = []
+    for name in kept if write else []:
+        cache = cache_name(run.bake, run.defs, name)[0]
+        if cache in writers or any(run.readable(r) for r in caches[name]):
+            continue
+        writers.add(cache)
+        restore.append(name)
+        t = run.bake.target(name)
+        assert t is not None
+        overrides[name] = {"output": ["type=cacheonly"], "cache-to": [cache_to(caches[name][0])], "tags": []}
+        if t.kind == "app" and t.inherits:
+            overrides[name]["target"] = APP_CACHE_STAGE
+    return overrides, restore
+
+
+def _pins(run: _Run, name: str, found: Mapping[str, str], bases: Mapping[str, str]) -> dict[str, str]:
+    """The FROM references of a build that take a base by digest: a reused base, a published one."""
+    t = run.bake.target(name)
+    assert t is not None
+    pins = {c.name: found[c.target] for c in t.contexts if c.target is not None and c.target in found}
+    pins |= {c.name: bases[c.name.name] for c in t.contexts if c.target is None and c.path is None
+             and c.name.name in bases}
+    return {ref(r): template_escape(f"docker-image://{r._replace(tag='', digest=d).resolve(run.registry)}")
+            for r, d in sorted(pins.items())}
+
+
+def decide(bake: BakeFile, defs: Definitions, meta: BakeFile, selected: Sequence[str], *,
+           keys: Mapping[str, str | None], unknown: Mapping[str, str], bases: Mapping[str, str],
+           answers: Mapping[str, Answer], test_only: set[str], registry: str, o: Options) -> Decision:
+    """Everything one run does. ``answers``: the registry's answer to each of ``questions`` and
+    ``presence``'s references; ``bases``: the published bases' digests, by the reference the bake
+    file names; ``unknown``: why a target has no key."""
+    run = _Run(bake, defs, meta, answers, registry, o)
+    found, why = _reasons(run, keys, unknown)
+    reuse = {n: found[n] for n in selected if n in found and n not in test_only}
     unchanged = [n for n in selected if n in found and n in test_only]
     build = [n for n in selected if n not in reuse and n not in unchanged]
-    contexts: dict[str, dict[str, str]] = {}
-    for name in build:
-        t = bake.target(name)
+    overrides, restore = _caches(run, build, [*reuse, *unchanged])
+    for name in [*build, *restore]:
+        if pins := _pins(run, name, found, bases):
+            overrides.setdefault(name, {})["contexts"] = pins
+    for name in test_only & set(build):
+        overrides.setdefault(name, {})["output"] = ["type=cacheonly"]
+    retag = []
+    for name, digest in reuse.items():
+        t = meta.target(name)
         assert t is not None
-        pins = {c.name.name: found[c.target] for c in t.contexts if c.target in found}
-        pins |= {c.name.name: bases[c.name.name] for c in t.contexts
-                 if c.target is None and c.path is None and c.name.name in bases}
-        if pins:
-            contexts[name] = pins
-    return Plan(build, reuse, test_only & set(build), contexts, unchanged)
+        for path in dict.fromkeys(tag.path for tag in t.tags if not tag.tag.startswith(TAG_PREFIX)):
+            retag.append((name, Ref(path, digest=digest).resolve(registry),
+                          [tag.resolve(registry) for tag in t.tags if tag.path == path]))
+    decision = Decision(build, reuse, retag, unchanged, test_only & set(build), restore, overrides,
+                        _args(bake, [*build, *restore], o), [])
+    return decision._replace(lines=_lines(run, selected, decision, why))
+
+
+def _args(bake: BakeFile, names: list[str], o: Options) -> list[str]:
+    args = []
+    if o.push and not o.show:
+        args.append("--push")
+    if any(t.network == "host" for t in bake.targets if t.name in names):
+        args += ["--allow", "network.host"]  # network = "host" in the definitions: bake asks for it
+    if o.load:
+        args.append("--load")
+        args += [a for name in names for a in ("--set", f"{name}.platform={o.local_platform}")]
+    if o.show:
+        args.append("--print")
+    args += [a for s in o.sets for a in ("--set", s)]
+    return [*args, *names]
+
+
+def _lines(run: _Run, selected: Sequence[str], d: Decision, why: Mapping[str, str]) -> list[str]:
+    """The plan: one line per selected target (built and why, reused, left as it is) and per cache
+    brought back."""
+    width = max((len(n) for n in selected), default=0)
+    caches = cache_refs(run.bake, run.defs, [*selected, *d.restore], run.o)
+    lines = []
+    for name in selected:
+        if name in d.reuse:
+            lines.append(f"  reuse  {name:{width}}  its inputs did not change: its new tags point at "
+                         f"{d.reuse[name][:19]}")
+        elif name in d.unchanged:
+            lines.append(f"  skip   {name:{width}}  its inputs did not change, and this branch does not push it")
+        else:
+            read = [r.tag for r in caches[name] if run.readable(r)]
+            line = f"  build  {name:{width}}  {why.get(name, '')}"
+            if name in d.test_only:
+                line += "; built to test it, not pushed"
+            if run.o.cache_read and not run.o.load:
+                line += f" (cache from {', '.join(read)})" if read else " (no registry cache to read yet)"
+            lines.append(line)
+    lines += [f"  cache  {name:{width}}  its registry cache is missing: a cache-only build writes {caches[name][0].tag}"
+              for name in d.restore]
+    if run.o.cache and not run.o.push:
+        lines.append("  (--cache writes the registry cache only with --push: this run writes none)")
+    return lines

@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 
 from . import registry
 from .errors import BakegenError
+from .model import Answer
 
 TIMEOUT = 60
 
@@ -103,3 +104,37 @@ def bake(args: Sequence[str]) -> int:
     except FileNotFoundError:
         raise BakegenError(MISSING) from None
     return code
+
+
+REGISTRY_BUDGET = 5.0
+
+
+class Registry:
+    """One run's registry conversations (interim: the helper's full version replaces it)."""
+
+    def __init__(self, config: dict[str, Any], *, budget: float = REGISTRY_BUDGET) -> None:
+        self.config = config
+        self.budget = budget
+
+    def inspect(self, refs: Mapping[str, Sequence[str]]) -> dict[str, Answer]:
+        out = {}
+        for ref, pushed in inspect(refs, self.config).items():
+            out[ref] = Answer("found", pushed.digest, pushed.configs) if pushed else Answer("missing", why="not found")
+        return out
+
+    def retag(self, source: str, tags: Sequence[str]) -> None:
+        retag(source, tags, self.config)
+
+
+def daemon() -> str:
+    """"" when a Docker daemon answers here (what ``--load`` loads into), else what docker said."""
+    try:
+        proc = subprocess.run(["docker", "version", "--format", "{{.Server.Version}}"], capture_output=True,
+                              text=True, timeout=20, check=False)
+    except FileNotFoundError:
+        return "docker is not installed"
+    except subprocess.TimeoutExpired:
+        return "docker version did not answer in 20 s"
+    if proc.returncode == 0 and proc.stdout.strip():
+        return ""
+    return (proc.stderr.strip().splitlines() or ["docker version failed"])[-1][:200]

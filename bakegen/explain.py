@@ -6,6 +6,7 @@ import hashlib
 import json
 from typing import Any
 
+from .keys import LABEL, NOT_CONTENT, NOT_CONTENT_KEYS
 from .keys import tag as key_tag
 from .model import Definitions, Target, Value
 
@@ -46,20 +47,28 @@ def _sha(value: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def content_key(t: Target, key: str | None, doc: dict[str, Any] | None, unknown: str | None) -> str:
+def _shown(path: str) -> str:
+    """A path for a terminal: a byte that is not UTF-8 (kept by surrogateescape) as \\xNN."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def content_key(t: Target, key: str | None, doc: dict[str, Any] | None, unknown: str | None, scope: str = "") -> str:
     """The content key of ``t`` and what went into it (``bakegen/keys.py``)."""
     if key is None or doc is None:
         return f"content key: none, so bakegen bake always builds it ({unknown or 'unknown inputs'})\n"
     out = [f"content key: {key}",
-           f"  tag {key_tag(key)} and label dev.bakegen.key: bakegen bake reuses a pushed image that has them",
-           f"  target: {', '.join(doc['target'])} (sha256 {_sha(doc['target'])}; tags, description, caches and "
-           "per-commit values stay out)",
-           f"  Dockerfile: {'generated from the definition' if t.inherits else t.dockerfile} "
+           f"  tag {key_tag(key)} (in the internal repository) and label {LABEL}: bakegen bake reuses a pushed "
+           "image that has them",
+           f"  target: {', '.join(doc['target'])} (sha256 {_sha(doc['target'])}; left out, as they cannot change "
+           f"the image: {', '.join(NOT_CONTENT)}, and per-commit values)",
+           f"  definition: {len(doc['definition'])} keys (sha256 {_sha(doc['definition'])}; left out: "
+           f"{', '.join(k for k in NOT_CONTENT_KEYS if k != 'env')})",
+           f"  Dockerfile: {'generated from the definition, the stages of ' + t.stage if t.inherits else t.dockerfile} "
            f"(sha256 {_sha(doc['dockerfile'])})"]
-    for title, files in [(f"context {t.context}", doc["context"]),
+    for title, files in [(f"context {t.context}" + (f": {scope}" if scope else ""), doc["context"]),
                          *((f"folder {name}", fs) for name, fs in doc["folders"].items())]:
-        out.append(f"  {title}: {len(files)} file{'s' if len(files) != 1 else ''} the build sees")
-        out += [f"    {path} {mode} {content[:16]}" for path, mode, content in files]
+        out.append(f"  {title}: {len(files)} file{'s' if len(files) != 1 else ''}")
+        out += [f"    {_shown(path)} {mode} {content[:16]}" for path, mode, content in files]
     links = {c.name.name: f"target {c.target}'s key" if c.target else "its digest" for c in t.contexts}
     out += [f"  base {name} ({links.get(name, 'its key')}): {value}" for name, value in doc["bases"].items()]
     if doc["release"]:

@@ -1,14 +1,18 @@
 """The content key of a target: one hash of everything that decides the image it builds, so an
 image already pushed under the same key need not be built again. Pure.
 
-What goes in: the target as the committed bake file resolves it (platforms, args, labels, build
-target, network, hosts, attestations), the Dockerfile's text, every file of the context the build
-sees (path, mode, content: git's blob id, or the sha256 of what is on disk where git cannot vouch
-for it), the files of its named folder contexts, and for each base it builds FROM the key of that
-target, or the digest of the published image. What stays out: the tags (names, not content), the
-description, caches and outputs, and every per-commit value (branch, commit, time, revision,
-created), except a release version, which the binary says. Two clones of one commit, on any
-machine, give the same key; any change to an input gives another.
+What goes in, by construction: every attribute of the target as the committed bake file resolves
+it, and every key of its definition and of the project settings, except those on the two short
+lists below (``NOT_CONTENT``, ``NOT_CONTENT_KEYS``), each with the reason it cannot change the
+image's bytes; the Dockerfile's text (for a generated one, the stages its env builds); every file
+of the context its build can read (path, mode, content: git's blob id, or the sha256 of what is on
+disk where git cannot vouch for it; for an app, what its main package needs, see ``pipeline``);
+the files of its named folder contexts; for each base it builds FROM the key of that target, or
+the digest of the published image; and a release version, which the binary says. What stays out
+is on the lists and every per-commit value (branch, commit, time, revision, created), so two
+clones of one commit, on any machine, give the same key, and any change to an input gives another.
+A key added to a definition or a target later is content until someone puts it on a list with a
+reason (``tests/test_keys.py`` fails on a key that is neither).
 """
 
 from __future__ import annotations
@@ -18,12 +22,40 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
-FORMAT = 1
-TAG_PREFIX = "bakegen-"  # the key tag: <repository>:bakegen-<first 40 hex digits of the key>
+from .model import Image, Project
+from .schema import COMMON_KEYS, KIND_KEYS, PROJECT_KEYS
+
+FORMAT = 2
+TAG_PREFIX = "key-"  # the key tag, in the image's internal repository: key-<first 40 hex digits of the key>
 LABEL = "dev.bakegen.key"  # the label that carries the whole key, checked before an image is reused
-# What a target's shape holds that does not change the image.
-NOT_CONTENT = frozenset({"description", "tags", "cache-from", "cache-to", "output", "pull", "contexts", "inherits",
-                         "dockerfile", "dockerfile-inline", "context"})
+
+# The target attributes (bake's names) that cannot change the image's bytes, and why.
+NOT_CONTENT: dict[str, str] = {
+    "description": "bake's description of the target (the image's description label is content)",
+    "tags": "the image's names, not its content",
+    "cache-from": "where layers may come from: a cache holds what the same build steps made",
+    "cache-to": "where layers are written",
+    "pull": "every base is keyed by its own key or its digest, and built FROM that digest",
+    "contexts": "what each resolves to is keyed: a base by its key or digest, a folder by its files",
+    "inherits": "what it brings is keyed: the Dockerfile",
+    "dockerfile": "its text is keyed",
+    "dockerfile-inline": "its text is keyed",
+    "context": "its files are keyed",
+}
+# The definition keys (``bakegen.hcl`` and image.hcl) that cannot change the image's bytes, and why.
+NOT_CONTENT_KEYS: dict[str, str] = {
+    "registry": "the registry's host: every base is keyed by its own key or digest",
+    "repository": "where the image is pushed: its names",
+    "registry_cache": "a cache setting",
+    "main_branches": "which branches push and get latest",
+    "latest_envs": "which images get latest",
+    "latest_branches": "which branches give latest",
+    "env_branches": "which branches' CI build each env",
+    "env": "each env is its own target: its APP_ENV and its Dockerfile stage are keyed",
+    "envs": "each env is its own target: its APP_ENV and its Dockerfile stage are keyed",
+    "pull": "every base is keyed by its own key or its digest, and built FROM that digest",
+}
+_ATTRIBUTE = {"env": "envs", "contexts": "folders"}  # definition key -> the field that holds it
 
 
 class File(NamedTuple):
@@ -32,7 +64,15 @@ class File(NamedTuple):
     content: str  # "git:<blob id>" or "sha256:<hex>"
 
 
-def inputs(shape: Mapping[str, Any], *, dockerfile: str, files: Iterable[File],
+def definition(image: Image, project: Project) -> dict[str, Any]:
+    """Every key of ``image``'s definition and of the project settings, as read (defaults
+    filled in), but those on ``NOT_CONTENT_KEYS``."""
+    keys = {**COMMON_KEYS, **KIND_KEYS[image.kind]}
+    out = {f"project.{k}": getattr(project, k) for k in PROJECT_KEYS if k not in NOT_CONTENT_KEYS}
+    return out | {k: getattr(image, _ATTRIBUTE.get(k, k)) for k in keys if k not in NOT_CONTENT_KEYS}
+
+
+def inputs(shape: Mapping[str, Any], *, definition: Mapping[str, Any], dockerfile: str, files: Iterable[File],
            folders: Mapping[str, Iterable[File]], bases: Mapping[str, str], release: str = "") -> dict[str, Any]:
     """What goes into the content key of one target (``bakegen explain`` shows it). ``shape`` is
     its bake JSON with the per-commit args and labels already left out; ``bases`` maps each FROM
@@ -40,6 +80,7 @@ def inputs(shape: Mapping[str, Any], *, dockerfile: str, files: Iterable[File],
     return {
         "format": FORMAT,
         "target": {k: v for k, v in sorted(shape.items()) if k not in NOT_CONTENT},
+        "definition": dict(sorted(definition.items())),
         "dockerfile": dockerfile,
         "context": sorted(map(list, files)),
         "folders": {name: sorted(map(list, fs)) for name, fs in sorted(folders.items())},
@@ -54,5 +95,12 @@ def key(doc: Mapping[str, Any]) -> str:
 
 
 def tag(content_key: str) -> str:
-    """The tag that names the image built from ``content_key`` in its repository."""
+    """The tag that names the image built from ``content_key`` in its internal repository."""
     return TAG_PREFIX + content_key[:40]
+
+
+def uncommitted(doc: Mapping[str, Any]) -> list[str]:
+    """The files of a key's inputs that git cannot vouch for (changed, untracked or ignored):
+    an image built from them is not what the commit builds."""
+    folders = [f"{name}/{f[0]}" for name, fs in doc["folders"].items() for f in fs if f[2].startswith("sha256:")]
+    return [f[0] for f in doc["context"] if f[2].startswith("sha256:")] + folders

@@ -383,27 +383,31 @@ def main_package(context: Path, app: str) -> str:
     return f"cmd/{app}" if f"cmd/{app}" in found else (found[0] if len(found) == 1 else ".")
 
 
-def context_files(folder: Path, shown: str, listing: Listing) -> list[File]:
+def context_files(folder: Path, shown: str, listing: Listing,
+                  hashes: dict[Path, tuple[str, str]] | None = None) -> list[File]:
     """Every file of a build context that the build sees (its ``.dockerignore`` applied as
     BuildKit applies it), with its mode and content id: git's blob id for a file git vouches for,
     else the sha256 of what is on disk (changed, untracked and ignored files: the build sends
-    them too)."""
+    them too), read once per run when ``hashes`` is the run's memo."""
     text = read_text(folder / ".dockerignore", f"{shown}/.dockerignore")
     patterns = dockerignore.parse(text, f"{shown}/.dockerignore") if text else ()
     found = {p: (m, f"git:{blob}") for p, (m, blob) in listing.tracked.items() if p not in listing.deleted}
-    for path in listing.unsure:
+    memo = {} if hashes is None else hashes
+    for path in ("",) if listing.whole else listing.unsure:
         if path.endswith("/") and dockerignore.prunable_dir(patterns, path.rstrip("/")):
             continue
-        below = [path] if not path.endswith("/") else [
+        below = [path] if path and not path.endswith("/") else [
             p.relative_to(folder).as_posix() for p in glob(folder, path + "**/*") if p.is_file() or p.is_symlink()]
         for rel in below:
-            found[rel] = _on_disk(folder / rel)
+            if (folder / rel) not in memo:
+                memo[folder / rel] = _on_disk(folder / rel)
+            found[rel] = memo[folder / rel]
     return [File(p, *found[p]) for p in dockerignore.visible(patterns, found)]
 
 
 def _on_disk(path: Path) -> tuple[str, str]:
     if path.is_symlink():
-        return "120000", "sha256:" + hashlib.sha256(os.readlink(path).encode()).hexdigest()
+        return "120000", "sha256:" + hashlib.sha256(os.fsencode(os.readlink(path))).hexdigest()
     mode = "100755" if path.stat().st_mode & 0o111 else "100644"
     return mode, "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
 

@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from .apps import app_repository
 from .keys import LABEL
 from .keys import tag as key_tag
-from .model import App, BakeFile, Definitions, GitMeta, Ref, Stamp, Target, Value
+from .model import App, BakeFile, Definitions, GitMeta, GitState, Ref, Stamp, Target, Value
 from .plan import check_unique
-from .tags import app_tags, app_version, check_tag
+from .tags import app_tags, app_version, check_tag, internal_repository
 from .targets import OCI
 
 
@@ -27,12 +27,12 @@ def _labels(stamp: Stamp, origin: str) -> dict[str, Value]:
     }
 
 
-def _app(t: Target, mt: Target, defs: Definitions, git: GitMeta, deps: tuple[str, ...]) -> None:
+def _app(t: Target, mt: Target, defs: Definitions, git: GitMeta, *, s: GitState, stamp: Stamp,
+         deps: tuple[str, ...]) -> None:
     image = defs.image(t.image)
     assert isinstance(image, App)
-    s = git.state
     origin = (f"; branch from {git.sources['branch']}, commit from {git.sources['commit']}, "
-              f"time from {git.sources['time']}")
+              f"time from {stamp.source}")
     aliases = app_tags(s, image.short_length, t.env, image.latest_envs, image.latest_branches)
     path = app_repository(image, t.env)
     mt.tags = [Ref(path, check_tag(a.tag, "git"), why=a.rule + origin) for a in aliases]
@@ -49,23 +49,26 @@ def _app(t: Target, mt: Target, defs: Definitions, git: GitMeta, deps: tuple[str
     mt.args.update({k: v for k, v in values.items() if k in image.dockerfile_args and (v.text or k != "GO_DEPS")})
 
 
-def plan_meta(defs: Definitions, bake: BakeFile, git: GitMeta, stamps: dict[str, Stamp], *,
+def plan_meta(defs: Definitions, bake: BakeFile, git: GitMeta, builds: Mapping[str, tuple[GitState, Stamp]], *,
               keys: Mapping[str, str | None] | None = None,
               deps: Mapping[str, tuple[str, ...]] | None = None) -> BakeFile:
-    """The per-build file for every target of ``bake``. ``stamps`` has the stamp of each base
-    image (by image name); apps use the build's own. A target with a content key (``keys``) also
-    gets its key tag and label, so a later build with the same inputs can reuse its image."""
+    """The per-build file for every target of ``bake``. ``builds`` has each target's git state
+    and stamp (a base image's: the last change to its definition; a target built from files the
+    commit does not hold is dirty); a target without one takes the build's. A target with a
+    content key (``keys``) also gets its key tag (in its internal repository) and label, so a
+    later build with the same inputs can reuse its image. ``deps``: each app target's GO_DEPS."""
     targets = []
     for t in bake.targets:
-        stamp = git.stamp if t.kind == "app" else stamps.get(t.image, git.stamp)
+        state, stamp = builds.get(t.name, (git.state, git.stamp))
         origin = "the build's commit" if t.kind == "app" else f"the last change to {defs.image(t.image).folder}"
         mt = Target(name=t.name, image=t.image, kind=t.kind, env=t.env, labels=_labels(stamp, origin))
         mt.args["SOURCE_DATE_EPOCH"] = Value(str(stamp.epoch), f"{origin}: time from {stamp.source}")
         if t.kind == "app":
-            _app(t, mt, defs, git, (deps or {}).get(t.image, ()))
+            _app(t, mt, defs, git, s=state, stamp=stamp, deps=(deps or {}).get(t.name, ()))
         content_key = (keys or {}).get(t.name)
         if content_key:
-            mt.tags = [*(mt.tags or t.tags), Ref(mt.tags[0].path if mt.tags else t.tags[0].path, key_tag(content_key),
+            path = mt.tags[0].path if mt.tags else t.tags[0].path
+            mt.tags = [*(mt.tags or t.tags), Ref(internal_repository(path), key_tag(content_key),
                                                  why="its content key: a build with the same inputs reuses this image")]
             mt.labels[LABEL] = Value(content_key, "the content key of its inputs (bakegen explain shows them)")
         mt.labels = dict(sorted(mt.labels.items()))

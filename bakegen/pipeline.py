@@ -22,7 +22,7 @@ from . import buildx, gitmeta, keys, loader, render
 from .errors import BakegenError
 from .keys import File
 from .meta import plan_meta
-from .model import BakeFile, Definitions, GitMeta, Stamp
+from .model import Answer, App, BakeFile, Definitions, GitMeta, GitState, Listing, Stamp, Target
 from .plan import Choice, Overrides, apply_overrides, plan
 from .tags import app_version, check_registry
 
@@ -88,21 +88,129 @@ def git(c: Choices, defs: Definitions | None = None) -> GitMeta:
     return g
 
 
-def stamps(defs: Definitions, g: GitMeta) -> dict[str, Stamp]:
-    """Each base image's stamp: the last commit that changed its definition, the project
-    settings or the lock file."""
-    shared = [defs.project.file, f"{defs.folder}/bakegen-lock.json"]
-    return {i.name: gitmeta.last_change(g, [i.folder, i.context, *shared], os.environ)
-            for i in defs.images if i.kind != "app"}
+class Sources:
+    """What the builds of one run read, each read once: every git work tree listed once (two git
+    runs, whatever the number of builds), each file git cannot vouch for hashed once, each build
+    context's files and each Go module's imports read once."""
+
+    def __init__(self, cwd: Path) -> None:
+        self.cwd = cwd
+        self._tops: dict[Path, Path | None] = {}
+        self._listings: dict[Path, Listing] = {}
+        self._hashes: dict[Path, tuple[str, str]] = {}
+        self._files: dict[str, list[File] | None] = {}
+
+    def _top(self, folder: Path) -> Path | None:
+        for top in self._listings:  # inside a work tree already listed, unless a repository of its own is between
+            if folder.is_relative_to(top) and not any((p / ".git").exists() for p in [folder, *folder.parents]
+                                                      if p != top and p.is_relative_to(top)):
+                return top
+        if folder not in self._tops:
+            self._tops[folder] = gitmeta.top(folder)
+        return self._tops[folder]
+
+    def listing(self, folder: Path) -> Listing | None:
+        """``folder``'s files as git sees them; None outside a git work tree."""
+        folder = folder.resolve()
+        top = self._top(folder)
+        if top is None:
+            return None
+        if top not in self._listings:
+            self._listings[top] = gitmeta.repo_listing(top)
+        rel = folder.relative_to(top).as_posix()
+        return self._listings[top].under("" if rel == "." else rel + "/")
+
+    def files(self, folder: str) -> list[File] | None:
+        """The files a build context (``folder``, as the bake file names it) sends, with their
+        content ids; None outside a git work tree (nothing vouches for them)."""
+        if folder not in self._files:
+            listed = self.listing(self.cwd / folder)
+            self._files[folder] = None if listed is None else \
+                loader.context_files(self.cwd / folder, folder, listed, self._hashes)
+        return self._files[folder]
+
+
+class Inputs(NamedTuple):
+    """What one target's image is built from, read from disk and git (its content key's inputs
+    but the bases)."""
+
+    files: list[File]  # the files of its context that can change its image
+    folders: dict[str, list[File]]  # its named folder contexts' files
+    dockerfile: str  # for a generated one: the stages its env builds
+    scope: str  # which files of the context count, and why (for explain)
+    deps: tuple[str, ...]  # an app's GO_DEPS: what its Go packages import from outside its module
+    unknown: str  # why its files cannot be known ("": they can)
+
+
+def _app_scope(sources: Sources, t: Target, files: list[File], app: App) -> tuple[list[File], str, tuple[str, ...]]:
+    """(the context's files an app's image depends on, why, GO_DEPS). A generated Dockerfile
+    copies into the image only the binary and the config: the files its main package's build can
+    read (``gopackages``) and the config's; anything else of the context cannot change it."""
+    deps = loader.go_deps(sources.cwd / t.context, files)
+    return files, "every file of the context", deps
+
+
+def inputs(c: Choices, defs: Definitions, b: BakeFile, sources: Sources | None = None) -> dict[str, Inputs]:
+    """Each target's inputs (no registry: the bases' keys and digests come in ``content_keys``)."""
+    sources = sources or Sources(c.cwd)
+    env = loader.templates()
+    out = {}
+    for t in b.targets:
+        files = sources.files(t.context)
+        folders = {x.name.name: sources.files(x.path) for x in t.contexts if x.path is not None}
+        if t.inherits:
+            d = b.dockerfiles[t.inherits]
+            dockerfile: str | None = render.dockerfile(env, d._replace(envs=tuple(e for e in d.envs if e.env == t.env)))
+        else:
+            dockerfile = loader.read_text(c.cwd / t.context / t.dockerfile)
+        outside = ([t.context] if files is None else []) + [str(x.path) for x in t.contexts
+                                                            if x.path is not None and folders[x.name.name] is None]
+        unknown = f"{', '.join(outside)} is not in a git work tree: its files are unknown" if outside else \
+            f"{t.dockerfile} cannot be read" if dockerfile is None else ""
+        scope, deps = "every file of the context", tuple[str, ...]()
+        image = defs.image(t.image)
+        if files is not None and isinstance(image, App):
+            files, scope, deps = _app_scope(sources, t, files, image) if t.inherits else \
+                (files, "every file of the context (its own Dockerfile may copy any)",
+                 loader.go_deps(c.cwd / t.context, files))
+        out[t.name] = Inputs(files or [], {n: f for n, f in folders.items() if f is not None}, dockerfile or "",
+                             scope, deps, unknown)
+    return out
+
+
+def builds(defs: Definitions, b: BakeFile, g: GitMeta, found: dict[str, Inputs],
+           cwd: Path) -> dict[str, tuple[GitState, Stamp]]:
+    """Each target's git state and stamp: dirty when a file it is built from is not what the
+    commit holds (changed, untracked, ignored but sent), which its tags then say; a base image's
+    stamp is the last commit that changed its definition, the project settings or the lock file.
+    A target whose files are unknown counts the whole work tree, as git status does."""
+    shared = [cwd / defs.project.file, cwd / defs.folder / "bakegen-lock.json"]
+    out = {}
+    for t in b.targets:
+        i = found[t.name]
+        dirty = g.state.dirty if i.unknown else bool(uncommitted(i))
+        if t.kind == "app":
+            out[t.name] = gitmeta.build_state(g, dirty, os.environ)
+        else:
+            image = defs.image(t.image)
+            paths = [cwd / image.folder, cwd / image.context, *(cwd / p for _, p in image.folders), *shared]
+            out[t.name] = (g.state, gitmeta.last_change(g, paths, os.environ, dirty=dirty))
+    return out
+
+
+def uncommitted(i: Inputs) -> list[str]:
+    """The files a target is built from that git cannot vouch for."""
+    return [f.path for f in i.files if f.content.startswith("sha256:")] + \
+        [f"{name}/{f.path}" for name, fs in i.folders.items() for f in fs if f.content.startswith("sha256:")]
 
 
 def meta(c: Choices, defs: Definitions, b: BakeFile, keyed: Keys | None = None, g: GitMeta | None = None) -> BakeFile:
     """The per-commit file; with ``keyed`` (what ``bakegen bake`` passes), each image also gets its
     content key's tag and label, so a later build with the same inputs reuses it."""
     g = g or git(c, defs)
-    deps = {t.image: loader.go_deps(c.cwd / t.context, files)
-            for t in b.targets if t.kind == "app" and t.inherits and (files := _files(c.cwd, t.context)) is not None}
-    return plan_meta(defs, b, g, stamps(defs, g), keys=keyed.keys if keyed else None, deps=deps)
+    found = keyed.found if keyed else inputs(c, defs, b)
+    return plan_meta(defs, b, g, builds(defs, b, g, found, c.cwd), keys=keyed.keys if keyed else None,
+                     deps={name: i.deps for name, i in found.items()})
 
 
 class Keys(NamedTuple):
@@ -111,50 +219,45 @@ class Keys(NamedTuple):
     registry: str
     inputs: dict[str, dict[str, Any]]  # target -> what went into its key
     unknown: dict[str, str]  # target without a key -> why
+    found: dict[str, Inputs]  # target -> what it is built from
+    published: dict[str, Answer]  # published base (as the bake file names it) -> the registry's answer
 
 
-def content_keys(c: Choices, defs: Definitions, b: BakeFile, g: GitMeta) -> Keys:
+def content_keys(c: Choices, defs: Definitions, b: BakeFile, g: GitMeta, *,
+                 registry: buildx.Registry | None = None, sources: Sources | None = None) -> Keys:
     """Each target's content key (``keys``), from the files its build sees; a published base
     counts by its digest, asked of the registry (no answer: no key for the apps on it)."""
-    registry = build_registry(defs, c)
-    published = {x.name.name: x.name.resolve(registry) for t in b.targets for x in t.contexts
+    name = build_registry(defs, c)
+    published = {x.name.name: x.name.resolve(name) for t in b.targets for x in t.contexts
                  if x.target is None and x.path is None}
-    answers = buildx.inspect(dict.fromkeys(published.values(), ()), loader.docker_config())
-    bases = {name: d.digest for name, ref in published.items() if (d := answers[ref]) and d.digest}
-    env = loader.templates()
-    release = app_version(g.state, 7) if g.state.version_tag and not g.state.dirty else ""
+    registry = registry or buildx.Registry(loader.docker_config())
+    asked = registry.inspect(dict.fromkeys(published.values(), ()))
+    answers = {base: asked[ref] for base, ref in published.items()}
+    bases = {base: a.digest for base, a in answers.items() if a.state == "found" and a.digest}
+    found = inputs(c, defs, b, sources)
+    release = app_version(g.state._replace(dirty=False), 7) if g.state.version_tag else ""
     out: dict[str, str | None] = {}
     docs: dict[str, dict[str, Any]] = {}
     unknown: dict[str, str] = {}
     for t in sorted(b.targets, key=lambda t: t.kind == "app"):  # bases first
-        files = _files(c.cwd, t.context)
-        folders = {x.name.name: _files(c.cwd, x.path) for x in t.contexts if x.path is not None}
+        i = found[t.name]
         links = {x.name.name: out.get(x.target) if x.target else bases.get(x.name.name)
                  for x in t.contexts if x.path is None}
-        dockerfile = render.dockerfile(env, b.dockerfiles[t.inherits]) if t.inherits else \
-            loader.read_text(c.cwd / t.context / t.dockerfile)
-        outside = ([t.context] if files is None else []) + [str(x.path) for x in t.contexts
-                                                            if x.path is not None and folders[x.name.name] is None]
-        if outside or dockerfile is None:
-            unknown[t.name] = f"{', '.join(outside) or t.dockerfile} is not in a git work tree: its files are unknown"
+        if i.unknown:
+            unknown[t.name] = i.unknown
         elif missing := [n for n, k in links.items() if not k]:
-            unknown[t.name] = (f"{missing[0]} has no key: its digest is not in the registry (or it did not answer)"
+            unknown[t.name] = (f"{missing[0]} has no key: {answers[missing[0]].why or 'its digest is not known'}"
                                if missing[0] in published else f"{missing[0]}: the base it links has no key")
         if t.name in unknown:
             out[t.name] = None
             continue
-        assert files is not None and dockerfile is not None
-        docs[t.name] = keys.inputs(render.shape(t), dockerfile=dockerfile, files=files,
-                                   folders={n: f for n, f in folders.items() if f is not None},
+        dirty = bool(uncommitted(i))
+        docs[t.name] = keys.inputs(render.shape(t), definition=keys.definition(defs.image(t.image), defs.project),
+                                   dockerfile=i.dockerfile, files=i.files, folders=i.folders,
                                    bases={n: k for n, k in links.items() if k},
-                                   release=release if t.kind == "app" else "")
+                                   release=release if t.kind == "app" and not dirty else "")
         out[t.name] = keys.key(docs[t.name])
-    return Keys(out, bases, registry, docs, unknown)
-
-
-def _files(cwd: Path, folder: str) -> list[File] | None:
-    listed = gitmeta.listing(cwd / folder)
-    return None if listed is None else loader.context_files(cwd / folder, folder, listed)
+    return Keys(out, bases, name, docs, unknown, found, answers)
 
 
 def command(c: Choices, sub: str = "") -> str:

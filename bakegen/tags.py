@@ -122,8 +122,25 @@ def runtime_tag(prefix: str, suffix: str, where: str) -> str:
 
 
 def cache_tag(suffix: str, where: str) -> str:
-    """The registry cache ref's tag beside an image: ``buildcache[-<suffix>]``."""
+    """The shared registry cache's tag (``registry_cache``), in the image's internal repository:
+    ``buildcache[-<suffix>]``."""
     return check_tag("buildcache" + (f"-{suffix}" if suffix else ""), where)
+
+
+INTERNAL_SUFFIX = "-bakegen"
+
+
+def internal_repository(path: str) -> str:
+    """Where bakegen keeps what is not for deployments beside the images of ``path``: their key
+    tags and registry caches go to the sibling repository ``<path>-bakegen``, so a registry's UI
+    and its retention rules ("keep the last N tags") see only deployable tags in ``path``."""
+    return path + INTERNAL_SUFFIX
+
+
+def branch_cache_tag(name: str, branch: str) -> str:
+    """``cache-<name>-<branch>``: the registry cache one image (an app: all its envs) keeps per
+    branch in its internal repository."""
+    return sanitize(f"cache-{name}-{branch}")[:MAX_TAG].rstrip(".-")
 
 
 def release_version(git_tag: str) -> semver.Version | None:

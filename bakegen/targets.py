@@ -6,7 +6,7 @@ from __future__ import annotations
 from .errors import BakegenError
 from .model import Context, Definitions, Image, Ref, Target, Value
 from .schema import fill
-from .tags import cache_tag
+from .tags import cache_tag, internal_repository
 
 OCI = "org.opencontainers.image."
 # Set by `bakegen meta` for each build; the committed file leaves them to the Dockerfile.
@@ -58,7 +58,8 @@ def set_args(image: Image, target: Target, values: dict[str, Value], refs: dict[
 def set_cache(image: Image, target: Target, path: str, suffix: str) -> None:
     if image.registry_cache:
         tag = cache_tag(suffix, image.at("registry_cache"))
-        target.cache = Ref(path, tag, why=f"registry_cache ({image.at('registry_cache')}): a cache beside the image")
+        target.cache = Ref(internal_repository(path), tag,
+                           why=f"registry_cache ({image.at('registry_cache')}): a cache beside the image")
 
 
 def mirror(defs: Definitions) -> Value:

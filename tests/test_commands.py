@@ -114,10 +114,10 @@ def test_explain_shows_the_content_key_bake_uses_and_what_went_into_it(project):
 
     tools = explained("golang-tools")
     key = re.search(r"^content key: ([0-9a-f]{64})$", tools, re.M)[1]
-    assert "label dev.bakegen.key" in tools and f"bakegen-{key[:40]}" in tools
-    assert re.search(r"^  context bake/golang-tools: 2 files the build sees\n    Dockerfile 100644 git:[0-9a-f]{12}\n"
-                     r"    image\.hcl 100644 git:", tools, re.M)
-    assert re.search(r"^  folder bakegen-lib: 1 file the build sees\n    apt-mirror 1007", tools, re.M)
+    assert "label dev.bakegen.key" in tools and f"key-{key[:40]}" in tools
+    assert re.search(r"^  context bake/golang-tools: every file of the context: 2 files\n"
+                     r"    Dockerfile 100644 git:[0-9a-f]{12}\n    image\.hcl 100644 git:", tools, re.M)
+    assert re.search(r"^  folder bakegen-lib: 1 file\n    apt-mirror 1007", tools, re.M)
     app = explained("ci-demo-go-dev")
     assert f"  base common/tools/golang:1.24.2 (target golang-tools's key): {key}" in app
     assert "Dockerfile: generated from the definition" in app and "    etc/app_dev.yaml 100644 git:" in app
@@ -192,13 +192,13 @@ def test_shell_completion_script():
 
 def test_cache_option_renders_registry_cache():
     t = targets_of(run_bakegen("--registry-cache").stdout)
-    assert t["golang-tools"]["cache-from"] == ["type=registry,ref=REGISTRY/common/tools/golang:buildcache"]
+    assert t["golang-tools"]["cache-from"] == ["type=registry,ref=REGISTRY/common/tools/golang-bakegen:buildcache"]
     assert t["golang-tools"]["cache-to"] == [
-        "type=registry,ref=REGISTRY/common/tools/golang:buildcache,mode=max,ignore-error=true"]
-    assert t["golang-runtime-static"]["cache-from"] == ["type=registry,ref=REGISTRY/common/runtime/golang:buildcache-static-debian11"]
+        "type=registry,ref=REGISTRY/common/tools/golang-bakegen:buildcache,mode=max,ignore-error=true"]
+    assert t["golang-runtime-static"]["cache-from"] == ["type=registry,ref=REGISTRY/common/runtime/golang-bakegen:buildcache-static-debian11"]
     for env in ("dev", "prd"):  # each env its own cache, beside its own image
         assert t[f"ci-demo-go-{env}"]["cache-to"] == [
-            f"type=registry,ref=REGISTRY/{env}/ci-demo-go:buildcache,mode=max,ignore-error=true"]
+            f"type=registry,ref=REGISTRY/{env}/ci-demo-go-bakegen:buildcache,mode=max,ignore-error=true"]
     assert "cache-from" not in targets_of(run_bakegen().stdout)["golang-tools"]
 
 

@@ -298,7 +298,7 @@ def test_go_deps_are_what_the_build_imports_from_outside_the_module(tmp_path):
     files for another system, no testdata or vendor, not the module's own packages, not cgo's "C";
     a build constraint that cannot be read counts as true (the deps stage never fails a build)."""
     from bakegen.loader import go_deps
-    from bakegen.pipeline import _files
+    from bakegen.pipeline import Sources
 
     files = {
         "go.mod": "module example.com/svc\n\ngo 1.24\n",
@@ -322,6 +322,6 @@ def test_go_deps_are_what_the_build_imports_from_outside_the_module(tmp_path):
         (tmp_path / name).write_text(text)
     Repo(tmp_path).commit()
     (tmp_path / "untracked.go").write_text('package main\n\nimport "example.org/untracked"\n')  # the build sends it
-    assert go_deps(tmp_path, _files(tmp_path, ".")) == (
+    assert go_deps(tmp_path, Sources(tmp_path).files(".")) == (
         "embed", "example.org/unreadable/constraint", "example.org/untracked", "fmt", "github.com/a/b", "github.com/dot/imported",
         "golang.org/x/sys/unix", "log/slog")

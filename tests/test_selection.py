@@ -93,8 +93,8 @@ def test_each_env_has_its_own_repository_latest_rule_and_cache(two_apps):
     assert all(t.startswith("REGISTRY/stage/billing:") and not t.endswith(":latest")
                for t in meta["billing-stage"]["tags"])
     committed = targets_of(run_bakegen("--registry-cache", cwd=two_apps.path).stdout)
-    assert committed["billing-stage"]["cache-from"] == ["type=registry,ref=REGISTRY/stage/billing:buildcache"]
-    assert committed["ci-demo-go-prd"]["cache-from"] == ["type=registry,ref=REGISTRY/prd/ci-demo-go:buildcache"]
+    assert committed["billing-stage"]["cache-from"] == ["type=registry,ref=REGISTRY/stage/billing-bakegen:buildcache"]
+    assert committed["ci-demo-go-prd"]["cache-from"] == ["type=registry,ref=REGISTRY/prd/ci-demo-go-bakegen:buildcache"]
 
 
 def test_two_targets_that_would_push_the_same_reference(project):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import platform
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -18,10 +19,8 @@ import click
 
 from .. import bakeplan, buildx, loader, pipeline, render
 from ..errors import BakegenError
-from ..keys import TAG_PREFIX
-from ..model import BakeFile, Ref
+from ..model import Answer, BakeFile
 from ..output import scratch_folder, write_atomic
-from ..tags import sanitize
 from . import CONTEXT, GIT, choices, options
 
 EXIT_BUILD_FAILED = 4
@@ -32,8 +31,14 @@ class Stale(click.exceptions.Exit):
 
 
 def _check_committed(c: pipeline.Choices, bake: BakeFile, file: Path) -> None:
+    committed = loader.read_text(c.cwd / file)
+    if committed is None:
+        if pipeline.folder(c).builtin:
+            raise BakegenError(f"no bake/ here, so nothing to build: {loader.INIT_HINT}")
+        raise BakegenError(f"{file} does not exist: write it (bakegen -o {file}), review it and commit it; "
+                           "bakegen bake builds what it says")
     text = render.render_hcl(loader.templates(), bake, pipeline.command(c))
-    diff = render.diff(str(file), loader.read_text(c.cwd / file), text)
+    diff = render.diff(str(file), committed, text)
     if diff is not None:
         click.echo(diff, nl=False)
         click.echo(f"bakegen: {file} is not what bake/ gives: regenerate it (bakegen -o {file}), review the diff "
@@ -42,14 +47,14 @@ def _check_committed(c: pipeline.Choices, bake: BakeFile, file: Path) -> None:
 
 
 def _selection(bake: BakeFile, defs: Any, state: Any, *, names: tuple[str, ...],
-               ci: bool) -> tuple[list[str], set[str]]:
+               ci: bool) -> tuple[list[str], set[str], str]:
     if ci:
-        selected, test_only = bakeplan.owned(bake, defs, state)
+        selected, test_only, why = bakeplan.owned(bake, defs, state)
         if not selected:
             raise BakegenError(f'no target is built for "{state.branch}" here: no app env lists it in env_branches '
                                "and there is no base image; name targets, or set env_branches")
-        return selected, test_only
-    return bakeplan.named(bake, names or ("default",)), set()
+        return selected, test_only, why
+    return bakeplan.named(bake, names or ("default",)), set(), ""
 
 
 def _default_branch(defs: Any) -> str:
@@ -62,74 +67,96 @@ def _local_platform() -> str:
             "arm64": "linux/arm64"}.get(machine, f"linux/{machine}")
 
 
-def _bake_args(file: Path, plan: bakeplan.Plan, bake: BakeFile, *, files: list[Path], push: bool, load: bool,
-               show: bool, metadata: Path | None, sets: tuple[str, ...]) -> list[str]:
-    args = ["-f", str(file)] + [a for f in files for a in ("-f", str(f))]
-    if push and not show:
-        args.append("--push")
-    if any(t.network == "host" for t in bake.targets if t.name in plan.build):
-        args += ["--allow", "network.host"]  # network = "host" in the definitions: bake asks for it
-    if load:
-        args.append("--load")
-        args += [a for name in plan.build for a in ("--set", f"{name}.platform={_local_platform()}")]
-    if metadata is not None:
-        args += ["--metadata-file", str(metadata)]
-    if show:
-        args.append("--print")
-    args += [a for s in sets for a in ("--set", s)]
-    return [*args, *plan.build]
+def _files(paths: list[str]) -> str:
+    return ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
 
 
-def _overrides(plan: bakeplan.Plan, ky: pipeline.Keys, bake: BakeFile, meta: BakeFile,
-               branches: tuple[str, str], *, read: bool, write: bool) -> dict[str, dict[str, Any]]:
-    """The per-build overrides of each target (none: bake takes the committed file as it is):
-    each build's bases by digest, the test-only outputs, and the registry cache per branch that CI
-    writes (``branches``: this branch, the default branch). With ``read`` each target built reads
-    this branch's cache, then the default branch's (so a new branch starts from it), then a shared
-    one the definitions name (``registry_cache``); with ``write`` it writes this branch's."""
-    targets: dict[str, dict[str, Any]] = {}
-    for name in plan.build if read or write else ():
-        t, m = bake.target(name), meta.target(name)
-        assert t is not None and m is not None
-        path = (m.tags or t.tags)[0].path
-        caches = [Ref(path, cache_branch_tag(name, branch)) for branch in dict.fromkeys(branches)]
-        if read:
-            targets[name] = {"cache-from": [render.cache_from(r) for r in caches + ([t.cache] if t.cache else [])]}
-        if write:
-            targets.setdefault(name, {})["cache-to"] = [render.cache_to(caches[0])]
-    for name, pins in plan.contexts.items():
+def _check_published(bake: BakeFile, defs: Any, ky: pipeline.Keys, selected: list[str]) -> None:
+    """A published base the registry clearly does not have: the build would fail pulling it."""
+    for name in selected:
         t = bake.target(name)
         assert t is not None
-        refs = {x.name.name: x.name for x in t.contexts}
-        targets.setdefault(name, {})["contexts"] = {
-            render.ref(refs[n]): render.template_escape(
-                f"docker-image://{refs[n]._replace(tag='', digest=d).resolve(ky.registry)}") for n, d in pins.items()}
-    for name in plan.test_only:
-        targets.setdefault(name, {})["output"] = ["type=cacheonly"]
-    return targets
+        for x in t.contexts:
+            answer = ky.published.get(x.name.name)
+            if answer is not None and answer.state == "missing":
+                image = defs.image(t.image)
+                raise BakegenError(f"{name} builds FROM {x.name.resolve(ky.registry)}, which the registry does not "
+                                   "have: push the base images first (bakegen bake --push base, in their "
+                                   f"repository), or name a published tag in {image.at('image').rsplit(':', 1)[0]}")
 
 
-def cache_branch_tag(target: str, branch: str) -> str:
-    """``buildcache-<target>-<branch>``: one registry cache per target and branch, a valid tag."""
-    return sanitize(f"buildcache-{target}-{branch}")[:128].rstrip(".-")
+def _check_dirty(bake: BakeFile, ky: pipeline.Keys, selected: list[str], *, test_only: set[str], state: Any,
+                 push: bool) -> None:
+    """What a push of files the commit does not hold does: a base image's tags cannot say it, so
+    it is refused; an app's tags say ``-dirty`` (no latest, no release tags), and a line names them."""
+    for name in selected:
+        files = pipeline.uncommitted(ky.found[name])
+        t = bake.target(name)
+        assert t is not None
+        if not files or not push or name in test_only:
+            continue
+        if t.kind != "app":
+            raise BakegenError(f"{name} would be built from files commit {state.commit[:7]} does not hold "
+                               f"({_files(files)}), and its tags ({', '.join(r.tag for r in t.tags[:3])}) cannot "
+                               "say so: commit them (or leave them out with .dockerignore), or build without --push")
+        click.echo(f"bakegen: warning: {name} is built from files commit {state.commit[:7]} does not hold "
+                   f"({_files(files)}): its tags say -dirty, and it gets no latest or release tag", err=True)
 
 
-def _retag(plan: bakeplan.Plan, meta: BakeFile, registry: str, docker: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Point each reused target's new tags at its image (all at once); what each got, as bake's
-    metadata says it."""
-    jobs = {}
-    for name, digest in plan.reuse.items():
-        per_build = meta.target(name)
-        assert per_build is not None
-        source = per_build.tags[-1]._replace(tag="", digest=digest).resolve(registry)  # the key tag's repository
-        jobs[name] = (source, [r.resolve(registry) for r in per_build.tags if not r.tag.startswith(TAG_PREFIX)])
+def _retag(decision: bakeplan.Decision, registry: buildx.Registry) -> dict[str, str]:
+    """Point each reused target's new tags at its image (all at once); the targets that could not
+    be tagged, with why."""
+    def one(job: tuple[str, str, list[str]]) -> str:
+        try:
+            registry.retag(job[1], job[2])
+        except BakegenError as e:
+            return str(e)
+        return ""
+
     with ThreadPoolExecutor(max_workers=8) as pool:
-        list(pool.map(lambda job: buildx.retag(job[0], job[1], docker), jobs.values()))
-    for name, (source, tags) in jobs.items():
-        click.echo(f"bakegen: {name}: its inputs did not change; tagged {source} as "
-                   f"{', '.join(t.rsplit(':', 1)[-1] for t in tags)}", err=True)
-    return {name: {"containerimage.digest": plan.reuse[name], "image.name": ",".join(tags), "bakegen.reused": True}
-            for name, (_, tags) in jobs.items()}
+        return {job[0]: why for job, why in zip(decision.retag, pool.map(one, decision.retag), strict=True) if why}
+
+
+def _answers(bake: BakeFile, defs: Any, ky: pipeline.Keys, meta: BakeFile, selected: list[str], *,
+             registry: buildx.Registry, o: bakeplan.Options) -> dict[str, Answer]:
+    """The registry's answers to every question of the run: two rounds, each asked at once."""
+    answers = registry.inspect(bakeplan.questions(bake, defs, meta, selected, registry=ky.registry, o=o))
+    found = bakeplan.candidates(bake, meta, ky.keys, answers, ky.registry) if o.push and not o.rebuild else {}
+    if found:
+        answers |= registry.inspect(dict.fromkeys(bakeplan.presence(meta, ky.registry, found).values(), ()))
+    return answers
+
+
+def _summary(d: bakeplan.Decision, selected: int, seconds: float, push: bool) -> str:
+    if not d.build and not d.restore:
+        return (f"bakegen: nothing to build: {len(d.reuse) + len(d.unchanged)} of {selected} targets are already "
+                f"pushed with these inputs ({seconds:.1f} s)")
+    parts = [f"built {len(d.build)}" + (" and pushed them" if push and d.build else "")]
+    if d.reuse:
+        parts.append(f"tagged {len(d.reuse)} already pushed")
+    if d.unchanged:
+        parts.append(f"left {len(d.unchanged)} unchanged")
+    if d.restore:
+        parts.append(f"wrote {len(d.restore)} missing registry cache{'s' if len(d.restore) > 1 else ''}")
+    return f"bakegen: done in {seconds:.1f} s: {', '.join(parts)}"
+
+
+def _run_bake(c: pipeline.Choices, meta: BakeFile, decision: bakeplan.Decision, bake_file: Path,
+              metadata: bool) -> tuple[int, dict[str, Any]]:
+    """docker buildx bake with the committed file, the per-build file and the decision's overrides:
+    its exit code, and its metadata."""
+    # The per-build files live outside the work tree: in it, they would be in the build context.
+    with scratch_folder() as state:
+        write_atomic(state / "meta.hcl", render.render_meta_hcl(loader.templates(), meta,
+                                                                pipeline.command(c, "meta")))
+        files = [state / "meta.hcl"]
+        if decision.overrides:  # bake refuses a file whose "target" is empty
+            files.append(state / "build.json")
+            write_atomic(files[-1], json.dumps({"target": decision.overrides}, indent=2, sort_keys=True) + "\n")
+        found = state / "metadata.json"
+        args = ["-f", str(bake_file)] + [a for f in files for a in ("-f", str(f))]
+        code = buildx.bake([*args, *(["--metadata-file", str(found)] if metadata else []), *decision.args])
+        return code, json.loads(loader.read_text(found) or "{}") if metadata and code == 0 else {}
 
 
 @click.command("bake", context_settings=CONTEXT, epilog="""\b
@@ -154,20 +181,26 @@ Examples:
               type=click.Path(dir_okay=False, path_type=Path), help="The committed bake file.")
 @click.option("--set", "sets", multiple=True, metavar="TARGET.KEY=VALUE", help="Passed to docker buildx bake.")
 @click.option("--cache", is_flag=True, envvar="BAKEGEN_CACHE", show_envvar=True,
-              help="Write the registry cache of this branch (buildcache-<target>-<branch> beside each image), "
-                   "for the next runner that starts empty (the CI recipes).")
+              help="With --push: write this branch's registry cache (cache-<image>-<branch> in each image's "
+                   "<repository>-bakegen), and bring back a missing one, for the next runner that starts empty "
+                   "(the CI recipes).")
 @click.option("--cache-read/--no-cache-read", default=True, envvar="BAKEGEN_CACHE_READ", show_envvar=True,
               help="Read the registry cache CI writes for what must be built: this branch's, else the default "
-                   "branch's. Default: on.")
+                   "branch's, where the registry has them. Default: on.")
 @click.option("--default-branch", envvar=["BAKEGEN_DEFAULT_BRANCH", "CI_DEFAULT_BRANCH"], metavar="BRANCH",
-              help="The branch whose cache a new branch starts from. Default: $CI_DEFAULT_BRANCH, else the "
-                   "first of main_branches.")
+              help="The branch whose cache a new branch starts from. Default: $BAKEGEN_DEFAULT_BRANCH, else "
+                   "$CI_DEFAULT_BRANCH (GitLab), else the first of main_branches.")
+@click.option("--registry-timeout", type=click.FloatRange(min=0.1), default=buildx.REGISTRY_BUDGET,
+              show_default=True, envvar="BAKEGEN_REGISTRY_TIMEOUT", show_envvar=True, metavar="SECONDS",
+              help="How long all the registry questions of one run may take together; an answer not given "
+                   "by then builds.")
 @click.pass_context
 def bake_cmd(ctx: click.Context, /, *, names: tuple[str, ...], push: bool, ci: bool, load: bool, show: bool,
              rebuild: bool, metadata_file: Path | None, bake_file: Path, sets: tuple[str, ...], cache: bool,
-             cache_read: bool, default_branch: str | None, **params: Any) -> int:
+             cache_read: bool, default_branch: str | None, registry_timeout: float, **params: Any) -> int:
     """Build the images of the committed bake file: the targets or groups named (default: all),
     or with --ci what this branch or tag owns; what the registry already has is only tagged."""
+    started = time.monotonic()
     if load and (push or ci):
         raise click.UsageError("--load builds for this machine only: not with --push or --ci")
     c = choices(ctx, params)
@@ -175,45 +208,54 @@ def bake_cmd(ctx: click.Context, /, *, names: tuple[str, ...], push: bool, ci: b
     bake = pipeline.bake(c, defs)
     _check_committed(c, bake, bake_file)
     g = pipeline.git(c, defs)
-    selected, test_only = _selection(bake, defs, g.state, names=names, ci=ci)
+    selected, test_only, why = _selection(bake, defs, g.state, names=names, ci=ci)
     if load and [n for n in selected if bake.target(n).kind != "app"]:  # type: ignore[union-attr]
         raise click.UsageError("--load builds apps (name one: bakegen bake --load APP-ENV)")
-    ky = pipeline.content_keys(c, defs, bake, g)
+    if load and not show and (missing := buildx.daemon()):
+        raise BakegenError(f"--load puts the image into the local Docker image store, but no Docker daemon answers "
+                           f"here ({missing}); build with --push, or see the build with --print")
+    registry = buildx.Registry(loader.docker_config(), budget=registry_timeout)
+    ky = pipeline.content_keys(c, defs, bake, g, registry=registry)
+    if push or ci:
+        _check_published(bake, defs, ky, selected)
+    _check_dirty(bake, ky, selected, test_only=test_only, state=g.state, push=push)
     meta = pipeline.meta(c, defs, bake, ky, g)
-    refs = {} if load else {t.name: tag for t in meta.targets for tag in t.tags if tag.tag.startswith(TAG_PREFIX)}
-    docker = loader.docker_config()
-    answers = buildx.inspect({r.resolve(ky.registry): bake.target(n).platforms for n, r in refs.items()},  # type: ignore[union-attr]
-                             docker)
-    plan = bakeplan.plan(bake, selected, keys=ky.keys, bases=ky.bases, push=push, rebuild=rebuild or load,
-                         test_only=test_only, answers={n: answers[r.resolve(ky.registry)] for n, r in refs.items()})
-    reused = {} if show else _retag(plan, meta, ky.registry, docker)
-    for name in plan.unchanged:
-        click.echo(f"bakegen: {name}: its inputs did not change and it is not pushed from here: not built", err=True)
+    o = bakeplan.Options(push=push, load=load, show=show, rebuild=rebuild, cache=cache, cache_read=cache_read,
+                         branch=g.state.branch, default_branch=default_branch or _default_branch(defs), sets=sets,
+                         local_platform=_local_platform())
+    answers = _answers(bake, defs, ky, meta, selected, registry=registry, o=o)
+
+    def decide() -> bakeplan.Decision:
+        return bakeplan.decide(bake, defs, meta, selected, keys=ky.keys, unknown=ky.unknown, bases=ky.bases,
+                               answers=answers, test_only=test_only, registry=ky.registry, o=o)
+
+    decision = decide()
+    click.echo(f"bakegen: {why or 'bakegen bake ' + ' '.join(names or ('default',))}, at commit "
+               f"{g.state.commit[:7] or '(none)'}:", err=True)
+    for line in decision.lines:
+        click.echo(f"bakegen: {line}", err=True)
+    if not show and decision.retag:
+        failed = _retag(decision, registry)
+        for name, reason in failed.items():
+            click.echo(f"bakegen: {name}: could not point its tags at the pushed image ({reason}): building it "
+                       "instead", err=True)
+            answers[bakeplan.key_refs(meta, ky.registry)[name]] = Answer("unsure", why=f"could not tag it: {reason}")
+        if failed:
+            decision = decide()
+            _retag(decision, registry)
+    reused = {name: {"containerimage.digest": digest, "bakegen.reused": True,
+                     "image.name": ",".join(t for job in decision.retag if job[0] == name for t in job[2])}
+              for name, digest in decision.reuse.items()}
     built: dict[str, Any] = {}
-    if plan.build:
-        # The per-build files live outside the work tree: in it, they would be in the build context.
-        with scratch_folder() as state:
-            write_atomic(state / "meta.hcl", render.render_meta_hcl(loader.templates(), meta,
-                                                                    pipeline.command(c, "meta")))
-            branches = (g.state.branch, default_branch or _default_branch(defs))
-            overrides = _overrides(plan, ky, bake, meta, branches, read=cache_read, write=cache)
-            files = [state / "meta.hcl"]
-            if overrides:  # bake refuses a file whose "target" is empty
-                files.append(state / "build.json")
-                write_atomic(files[-1], json.dumps({"target": overrides}, indent=2, sort_keys=True) + "\n")
-            bake_metadata = state / "metadata.json" if metadata_file and not show else None
-            code = buildx.bake(_bake_args(bake_file, plan, bake, files=files, push=push, load=load, show=show,
-                                          metadata=bake_metadata, sets=sets))
-            if code != 0:
-                click.echo(f"bakegen: docker buildx bake failed (exit {code})", err=True)
-                return EXIT_BUILD_FAILED
-            built = json.loads(loader.read_text(bake_metadata) or "{}") if bake_metadata else {}
-    elif not show:
-        click.echo(f"bakegen: nothing to build: {len(reused) + len(plan.unchanged)} of {len(selected)} targets are "
-                   "already pushed with these inputs", err=True)
+    if decision.build or decision.restore:
+        code, built = _run_bake(c, meta, decision, bake_file, metadata_file is not None and not show)
+        if code != 0:
+            click.echo(f"bakegen: docker buildx bake failed (exit {code})", err=True)
+            return EXIT_BUILD_FAILED
     if metadata_file is not None and not show:
-        doc = {n: {**v, "bakegen.key": ky.keys.get(n)} for n, v in {**built, **reused}.items() if n in selected}
+        doc = {n: {**v, "bakegen.key": ky.keys.get(n)} for n, v in {**built, **reused}.items()
+               if n in selected and n not in decision.restore}
         write_atomic(metadata_file, json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    if not show:
+        click.echo(_summary(decision, len(selected), time.monotonic() - started, push), err=True)
     return 0
-
-

@@ -95,7 +95,7 @@ def explain_cmd(ctx: click.Context, /, target: str, **params: Any) -> int:
         g = pipeline.git(c, defs)
         ky = pipeline.content_keys(c, defs, bake, g)
         per_build, note = pipeline.meta(c, defs, bake, ky, g).target(name), None
-        key = content_key(t, ky.keys.get(name), ky.inputs.get(name), ky.unknown.get(name))
+        key = content_key(t, ky.keys.get(name), ky.inputs.get(name), ky.unknown.get(name), ky.found[name].scope)
     except BakegenError as e:
         if t.kind == "app":
             raise
