@@ -247,3 +247,35 @@ def test_make_targets_that_name_nothing_fail(repo, target, message):
     proc = subprocess.run(["make", "-s", "bake", f"TARGETS={target}", *BAKEGEN_MAKE], cwd=repo.path,
                           capture_output=True, text=True)
     assert proc.returncode != 0 and message in proc.stderr
+
+
+def test_bake_without_the_committed_file_says_so_in_one_line(repo):
+    """Issue 25: a missing docker-bake.hcl is not a 293-line diff: one line with the fix; with no
+    bake/ at all, the fix is init (regenerating would be refused there)."""
+    import shutil
+
+    shutil.copytree(ROOT / "bake", repo.path / "bake")
+    shutil.copytree(ROOT / "examples", repo.path / "examples")
+    repo.commit()
+    r = run_bakegen("bake", "--push", cwd=repo.path)
+    assert r.code == 2 and r.stdout == ""
+    assert r.stderr == ("bakegen: error: docker-bake.hcl does not exist: write it (bakegen -o docker-bake.hcl), "
+                        "review it and commit it; bakegen bake builds what it says\n")
+    shutil.rmtree(repo.path / "bake")
+    r = run_bakegen("bake", cwd=repo.path)
+    assert r.code == 2 and "no bake/ here, so nothing to build: `bakegen init`" in r.stderr and r.stdout == ""
+
+
+def test_load_without_a_docker_daemon_stops_before_building(repo):
+    """Issue 25: --load needs a Docker daemon to load into; without one it stops first (it used to
+    build everything, then fail with `io: read/write on closed pipe`). This machine has the docker
+    client and no daemon; where docker is missing the message says that instead."""
+    import shutil
+
+    for name in ("bake", "examples", "docker-bake.hcl"):
+        (shutil.copytree if (ROOT / name).is_dir() else shutil.copy)(ROOT / name, repo.path / name)
+    repo.commit()
+    if subprocess.run(["docker", "version"], capture_output=True).returncode == 0 if shutil.which("docker") else False:
+        pytest.skip("a Docker daemon answers here")
+    r = run_bakegen("bake", "--load", "ci-demo-go-dev", cwd=repo.path)
+    assert r.code == 2 and "no Docker daemon answers here" in r.stderr and r.stderr.count("\n") == 1, r

@@ -138,7 +138,11 @@ def tags_at(namespace: str, repo: str) -> list[str]:
 
 
 def digest(repo: str, tag: str) -> str:
-    host, _, path = NAMESPACE.partition("/")
+    return digest_at(NAMESPACE, repo, tag)
+
+
+def digest_at(namespace: str, repo: str, tag: str) -> str:
+    host, _, path = namespace.partition("/")
     req = urllib.request.Request(f"http://{host}/v2/{path}/{repo}/manifests/{tag}", method="HEAD",
                                  headers={"Accept": harness.MANIFEST_TYPES})
     with urllib.request.urlopen(req, timeout=10) as r:
@@ -150,12 +154,12 @@ def digests_file(clone: Path) -> dict:
 
 
 # ------------------------------------------------------------------------------ the repositories
-def base_images(path: Path) -> Path:
+def base_images(path: Path, namespace: str = NAMESPACE) -> Path:
     path.mkdir()
     git(path, "init", "-q", "-b", "main")
-    subprocess.run([sys.executable, "-m", "bakegen", "init", "--registry", NAMESPACE], cwd=path, check=True,
+    subprocess.run([sys.executable, "-m", "bakegen", "init", "--registry", namespace], cwd=path, check=True,
                    capture_output=True)
-    harness.adapt_definitions(path / "bake", FACTS, registry=NAMESPACE, platforms=["linux/amd64"])
+    harness.adapt_definitions(path / "bake", FACTS, registry=namespace, platforms=["linux/amd64"])
     for image in (path / "bake").glob("*/image.hcl"):
         image.write_text(re.sub(r'variants( *)= \[[^]]*\]', rf'variants\1= ["{SUITE}"]', image.read_text()))
     subprocess.run([sys.executable, "-m", "bakegen", "-o", "docker-bake.hcl"], cwd=path, check=True, capture_output=True)
@@ -163,13 +167,13 @@ def base_images(path: Path) -> Path:
     return path
 
 
-def service(path: Path, app: str, envs: tuple[str, ...]) -> Path:
+def service(path: Path, app: str, envs: tuple[str, ...], namespace: str = NAMESPACE) -> Path:
     shutil.copytree(ROOT / "examples/repos/ci-demo-go", path,
                     ignore=shutil.ignore_patterns("bake", "docker-bake.hcl", ".gitignore", "app_*.yaml"))
     for env in envs:
         (path / "etc" / f"app_{env}.yaml").write_text(f"env: {env}\nport: 8080\nmessage: {app} {env}\n")
     git(path, "init", "-q", "-b", "main")
-    r = subprocess.run([sys.executable, "-m", "bakegen", "init", "--app", app, "--registry", NAMESPACE,
+    r = subprocess.run([sys.executable, "-m", "bakegen", "init", "--app", app, "--registry", namespace,
                         "--go-version", GO_LINE], cwd=path, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     settings = path / "bake/bakegen.hcl"

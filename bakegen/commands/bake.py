@@ -230,7 +230,7 @@ def bake_cmd(ctx: click.Context, /, *, names: tuple[str, ...], push: bool, ci: b
                                answers=answers, test_only=test_only, registry=ky.registry, o=o)
 
     decision = decide()
-    click.echo(f"bakegen: {why or 'bakegen bake ' + ' '.join(names or ('default',))}, at commit "
+    click.echo(f"bakegen: {why or ' '.join(names or ('default',))}; branch {g.state.branch}, commit "
                f"{g.state.commit[:7] or '(none)'}:", err=True)
     for line in decision.lines:
         click.echo(f"bakegen: {line}", err=True)
