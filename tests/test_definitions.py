@@ -47,15 +47,15 @@ def test_unknown_project_key(project):
 
 
 def test_syntax_error_names_file_and_line(project):
-    edit(project, TOOLS, '  versions = ["1.24.2"]', '  versions = ["1.24.2"')
+    edit(project, TOOLS, '  versions = ["1.27.0"]', '  versions = ["1.27.0"')
     msg = fails(project)
     assert f"{TOOLS}:{line_of(project, TOOLS, 'variants = [')}: unexpected 'v' in the list opened on line" in msg
 
 
 def test_invalid_version(project):
-    edit(project, TOOLS, '"1.24.2"', '"1.24.x"')
+    edit(project, TOOLS, '"1.27.0"', '"1.27.x"')
     msg = fails(project)
-    assert f"{TOOLS}:{line_of(project, TOOLS, 'versions =')}" in msg and '"1.24.x"' in msg
+    assert f"{TOOLS}:{line_of(project, TOOLS, 'versions =')}" in msg and '"1.27.x"' in msg
 
 
 def test_invalid_version_option():
@@ -82,9 +82,9 @@ def test_app_platforms_outside_the_bases(project):
 
 
 def test_architecture_without_go_checksum(project):
-    edit(project, TOOLS, '"1.24.2"', '"1.24.99"')
+    edit(project, TOOLS, '"1.27.0"', '"1.27.99"')
     msg = fails(project)
-    assert "Go 1.24.99: no known sha256" in msg and "go_checksums" in msg
+    assert "Go 1.27.99: no known sha256" in msg and "go_checksums" in msg
 
 
 def test_architecture_the_toolchain_cannot_build(project):
@@ -101,12 +101,12 @@ def test_protoc_has_no_release_for_arm_v7(project):
 
 def test_added_checksum_makes_a_new_version_work(project):
     sha = "a" * 64
-    edit(project, TOOLS, '"1.24.2"', '"1.24.99"')
+    edit(project, TOOLS, '"1.27.0"', '"1.27.99"')
     edit(project, TOOLS, "go_checksums     = {}",
-         f'go_checksums = {{ "1.24.99" = {{ "linux-amd64" = "{sha}", "linux-arm64" = "{"b" * 64}" }} }}')
+         f'go_checksums = {{ "1.27.99" = {{ "linux-amd64" = "{sha}", "linux-arm64" = "{"b" * 64}" }} }}')
     r = run_bakegen(cwd=project)
     assert r.code == 0, r
-    assert f"linux/amd64=go1.24.99.linux-amd64.tar.gz@{sha}" in r.stdout and "GOLANG_VERSION = \"1.24.99\"" in r.stdout
+    assert f"linux/amd64=go1.27.99.linux-amd64.tar.gz@{sha}" in r.stdout and "GOLANG_VERSION = \"1.27.99\"" in r.stdout
 
 
 def test_a_checksum_that_contradicts_the_published_one(project):
@@ -126,7 +126,7 @@ def test_latest_tool_is_refused(project):
 
 
 def test_unknown_suite(project):
-    edit(project, TOOLS, 'variants = ["bullseye"]', 'variants = ["bookwrom"]')
+    edit(project, TOOLS, 'variants = ["trixie"]', 'variants = ["bookwrom"]')
     msg = fails(project)
     assert 'unknown Debian suite "bookwrom"' in msg and '"bookworm"' in msg
 
@@ -175,7 +175,7 @@ def test_interpolation_in_definitions_is_refused(project):
 def test_error_leaves_an_existing_output_file_untouched(project):
     out = project / "docker-bake.hcl"
     out.write_text("previous content\n")
-    edit(project, TOOLS, '"1.24.2"', '"nope"')
+    edit(project, TOOLS, '"1.27.0"', '"nope"')
     fails(project, "-o", str(out))
     assert out.read_text() == "previous content\n"
     assert [p.name for p in project.iterdir() if p.name.startswith(".docker-bake")] == []

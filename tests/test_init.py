@@ -42,14 +42,14 @@ def test_init_app_writes_a_service_built_from_the_published_bases(tmp_path):
     assert text == (EXAMPLES / "ci-demo-go" / "docker-bake.hcl").read_text()
     targets = targets_of(text)
     assert set(targets) == {"_ci-demo-go", "ci-demo-go-dev", "ci-demo-go-prd", "ci-demo-go-test"}
-    tools = "REGISTRY/common/tools/golang:1.24"
+    tools = "REGISTRY/common/tools/golang:1.27"
     assert targets["ci-demo-go-prd"]["contexts"][tools] == f"docker-image://{tools}"
     printed = bake_print(service)
     app = printed["target"]["ci-demo-go-prd"]
     assert app["contexts"] == {
-        "registry.example.com/common/tools/golang:1.24": "docker-image://registry.example.com/common/tools/golang:1.24",
-        "registry.example.com/common/runtime/golang:debian12":
-            "docker-image://registry.example.com/common/runtime/golang:debian12"}
+        "registry.example.com/common/tools/golang:1.27": "docker-image://registry.example.com/common/tools/golang:1.27",
+        "registry.example.com/common/runtime/golang:debian13":
+            "docker-image://registry.example.com/common/runtime/golang:debian13"}
     assert set(printed["target"]) == set(targets) - {"_ci-demo-go"}  # only the app is built
 
 
@@ -89,7 +89,7 @@ def test_init_app_beside_base_images_uses_them(tmp_path):
     r = run_bakegen("-o", "docker-bake.hcl", cwd=repo.path)
     assert r.code == 0, r
     t = targets_of((repo.path / "docker-bake.hcl").read_text())["svc"]
-    assert t["contexts"]["REGISTRY/common/tools/golang:1.24.2"] == "target:golang-tools"
+    assert t["contexts"]["REGISTRY/common/tools/golang:1.27.0"] == "target:golang-tools"
     assert t["context"] == "svc" and t["inherits"] == ["_svc"] and t["target"] == "env-dev"
     assert strict_parse((repo.path / "docker-bake.hcl").read_text())["variable"]["REGISTRY"]["default"] == \
         "reg.example.com/team"
