@@ -64,18 +64,19 @@ def main_package(app: str, candidates: list[str], taken: dict[str, str]) -> str:
         return "."
     if len(free) > 1:
         found = f'{", ".join(free)} each hold one and there is no cmd/{app}' + (f"; {others}" if others else "")
+    elif free:
+        found = f'its own, {free[0]}, is built by app "{taken[free[0]]}" already'
     else:
         found = f"each main package of its source is built by another app: {others}"
     raise BakegenError(f'cannot tell which main package app "{app}" builds: {found}; name it with --main-package DIR',
                        "--app")
 
 
-
-
 @dataclass(frozen=True)
 class Facts:
     """What ``init`` found and was asked for: the folder, the registry to name, the images defined
-    there, the Go version (None: the built-in one) and whether to share a registry cache."""
+    there, the Go version (of the base images; of an app's toolchain, None: the newest its bases
+    beside it build) and whether to share a registry cache."""
 
     folder: Path
     registry: str
@@ -123,10 +124,9 @@ def published_bases(builtin: Definitions, go_tag: str, cgo: bool = False) -> tup
     bake = plan(builtin, dt.date.min)
     tools = next(t for t in bake.targets if isinstance(builtin.image(t.image), Toolchain))
     runtime = next(i for i in builtin.images if isinstance(i, Runtime) and not i.static)
-    line = go_tag
     suffix = variant_suffix(suite(INIT_SUITE).number)
     variant = runtime_tag(runtime.tag_prefix, suffix, runtime.at("tag_prefix"))
-    line += f"-{suffix}" if cgo else ""
+    line = go_tag + (f"-{suffix}" if cgo else "")
     return Ref(tools.tags[0].path, line).resolve("{registry}"), Ref(runtime.repository, variant).resolve("{registry}")
 
 
