@@ -141,13 +141,13 @@ target "ci-demo-go-dev" {
   context = "examples/repos/ci-demo-go"
   target = "env-dev"
   contexts = {
-    "${REGISTRY}/common/runtime/golang:debian11" = "target:golang-runtime"
-    "${REGISTRY}/common/tools/golang:1.24.2" = "target:golang-tools"
+    "${REGISTRY}/common/runtime/golang:debian13" = "target:golang-runtime"
+    "${REGISTRY}/common/tools/golang:1.27.0" = "target:golang-tools"
   }
   platforms = ["linux/amd64", "linux/arm64"]
   args = {
-    RUNTIME_IMAGE = "${REGISTRY}/common/runtime/golang:debian11"
-    TOOLCHAIN_IMAGE = "${REGISTRY}/common/tools/golang:1.24.2"
+    RUNTIME_IMAGE = "${REGISTRY}/common/runtime/golang:debian13"
+    TOOLCHAIN_IMAGE = "${REGISTRY}/common/tools/golang:1.27.0"
   }
   labels = {
     "org.opencontainers.image.authors" = "ops@bdser.cc"
@@ -164,13 +164,13 @@ target "ci-demo-go-prd" {
   context = "examples/repos/ci-demo-go"
   target = "env-prd"
   contexts = {
-    "${REGISTRY}/common/runtime/golang:debian11" = "target:golang-runtime"
-    "${REGISTRY}/common/tools/golang:1.24.2" = "target:golang-tools"
+    "${REGISTRY}/common/runtime/golang:debian13" = "target:golang-runtime"
+    "${REGISTRY}/common/tools/golang:1.27.0" = "target:golang-tools"
   }
   platforms = ["linux/amd64", "linux/arm64"]
   args = {
-    RUNTIME_IMAGE = "${REGISTRY}/common/runtime/golang:debian11"
-    TOOLCHAIN_IMAGE = "${REGISTRY}/common/tools/golang:1.24.2"
+    RUNTIME_IMAGE = "${REGISTRY}/common/runtime/golang:debian13"
+    TOOLCHAIN_IMAGE = "${REGISTRY}/common/tools/golang:1.27.0"
   }
   labels = {
     "org.opencontainers.image.authors" = "ops@bdser.cc"
@@ -187,13 +187,13 @@ target "ci-demo-go-test" {
   context = "examples/repos/ci-demo-go"
   target = "env-test"
   contexts = {
-    "${REGISTRY}/common/runtime/golang:debian11" = "target:golang-runtime"
-    "${REGISTRY}/common/tools/golang:1.24.2" = "target:golang-tools"
+    "${REGISTRY}/common/runtime/golang:debian13" = "target:golang-runtime"
+    "${REGISTRY}/common/tools/golang:1.27.0" = "target:golang-tools"
   }
   platforms = ["linux/amd64", "linux/arm64"]
   args = {
-    RUNTIME_IMAGE = "${REGISTRY}/common/runtime/golang:debian11"
-    TOOLCHAIN_IMAGE = "${REGISTRY}/common/tools/golang:1.24.2"
+    RUNTIME_IMAGE = "${REGISTRY}/common/runtime/golang:debian13"
+    TOOLCHAIN_IMAGE = "${REGISTRY}/common/tools/golang:1.27.0"
   }
   labels = {
     "org.opencontainers.image.authors" = "ops@bdser.cc"
@@ -205,22 +205,22 @@ target "ci-demo-go-test" {
 }
 
 target "golang-runtime" {
-  description = "Minimal Debian runtime for Go applications, non-root user 65532 (debian11)"
+  description = "Minimal Debian runtime for Go applications, non-root user 65532 (debian13)"
   context = "bake/golang-runtime"
   dockerfile = "Dockerfile"
   platforms = ["linux/amd64", "linux/arm64"]
   tags = [
-    "${REGISTRY}/common/runtime/golang:debian11",
+    "${REGISTRY}/common/runtime/golang:debian13",
   ]
   args = {
-    BASE_IMAGE = "debian:bullseye-slim"
+    BASE_IMAGE = "debian:trixie-slim"
   }
   labels = {
     "org.opencontainers.image.authors" = "ops@bdser.cc"
-    "org.opencontainers.image.description" = "Minimal Debian runtime for Go applications, non-root user 65532 (debian11)"
+    "org.opencontainers.image.description" = "Minimal Debian runtime for Go applications, non-root user 65532 (debian13)"
     "org.opencontainers.image.source" = "https://git.bdser.cc/ops/dockerfiles-base"
     "org.opencontainers.image.title" = "golang-runtime"
-    "org.opencontainers.image.version" = "debian11"
+    "org.opencontainers.image.version" = "debian13"
   }
   pull = true
   attest = ["type=provenance,disabled=true"]
@@ -235,10 +235,10 @@ target "golang-runtime-static" {
   }
   platforms = ["linux/amd64", "linux/arm64"]
   tags = [
-    "${REGISTRY}/common/runtime/golang:static-debian11",
+    "${REGISTRY}/common/runtime/golang:static-debian13",
   ]
   args = {
-    BASE_IMAGE = "debian:bullseye-slim"
+    BASE_IMAGE = "debian:trixie-slim"
     DEBIAN_MIRROR = "http://deb.debian.org"
   }
   labels = {
@@ -246,14 +246,14 @@ target "golang-runtime-static" {
     "org.opencontainers.image.description" = "Static runtime for CGO-free Go binaries: CA certificates, tzdata, user 65532, no shell"
     "org.opencontainers.image.source" = "https://git.bdser.cc/ops/dockerfiles-base"
     "org.opencontainers.image.title" = "golang-runtime-static"
-    "org.opencontainers.image.version" = "static-debian11"
+    "org.opencontainers.image.version" = "static-debian13"
   }
   pull = true
   attest = ["type=provenance,disabled=true"]
 }
 
 target "golang-tools" {
-  description = "Go 1.24.2 toolchain with cgo, protoc and pinned Go tools (debian11)"
+  description = "Go 1.27.0 toolchain with cgo, protoc and pinned Go tools (debian13)"
   context = "bake/golang-tools"
   dockerfile = "Dockerfile"
   contexts = {
@@ -261,18 +261,18 @@ target "golang-tools" {
   }
   platforms = ["linux/amd64", "linux/arm64"]
   tags = [
-    "${REGISTRY}/common/tools/golang:1.24.2",
-    "${REGISTRY}/common/tools/golang:1.24",
-    "${REGISTRY}/common/tools/golang:1.24.2-debian11",
-    "${REGISTRY}/common/tools/golang:1.24-debian11",
+    "${REGISTRY}/common/tools/golang:1.27.0",
+    "${REGISTRY}/common/tools/golang:1.27",
+    "${REGISTRY}/common/tools/golang:1.27.0-debian13",
+    "${REGISTRY}/common/tools/golang:1.27-debian13",
   ]
   args = {
-    BASE_IMAGE = "debian:bullseye-slim"
+    BASE_IMAGE = "debian:trixie-slim"
     CGO_PLATFORMS = "linux/amd64=amd64:x86_64-linux-gnu linux/arm64=arm64:aarch64-linux-gnu"
     DEBIAN_MIRROR = "http://deb.debian.org"
     GOLANG_DOWNLOAD_URL = "https://dl.google.com/go"
-    GOLANG_FILES = "linux/amd64=go1.24.2.linux-amd64.tar.gz@68097bd680839cbc9d464a0edce4f7c333975e27a90246890e9f1078c7e702ad linux/arm64=go1.24.2.linux-arm64.tar.gz@756274ea4b68fa5535eb9fe2559889287d725a8da63c6aae4d5f23778c229f4b"
-    GOLANG_VERSION = "1.24.2"
+    GOLANG_FILES = "linux/amd64=go1.27.0.linux-amd64.tar.gz@675c26c449cbb18fc24b74650de1eabbae6e16f64326fd85a283fb3b58280685 linux/arm64=go1.27.0.linux-arm64.tar.gz@51798d2c42d0e1c6ed7fd9f48728b4193abac9e8aad6dbac2fe96a81f5909bda"
+    GOLANG_VERSION = "1.27.0"
     GOPROXY = "https://proxy.golang.org,direct"
     GOSUMDB = "sum.golang.org"
     GO_TOOLS = "github.com/boumenot/gocover-cobertura@v1.4.0 github.com/elliots/protoc-gen-twirp_swagger@v0.0.0-20210801014231-a541d6eeae24 github.com/go-delve/delve/cmd/dlv@v1.26.3 google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.1 google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.11 gotest.tools/gotestsum@v1.13.0 honnef.co/go/tools/cmd/staticcheck@v0.6.1"
@@ -282,10 +282,10 @@ target "golang-tools" {
   }
   labels = {
     "org.opencontainers.image.authors" = "ops@bdser.cc"
-    "org.opencontainers.image.description" = "Go 1.24.2 toolchain with cgo, protoc and pinned Go tools (debian11)"
+    "org.opencontainers.image.description" = "Go 1.27.0 toolchain with cgo, protoc and pinned Go tools (debian13)"
     "org.opencontainers.image.source" = "https://git.bdser.cc/ops/dockerfiles-base"
     "org.opencontainers.image.title" = "golang-tools"
-    "org.opencontainers.image.version" = "1.24.2"
+    "org.opencontainers.image.version" = "1.27.0"
   }
   pull = true
   attest = ["type=provenance,disabled=true"]

@@ -20,8 +20,8 @@ from .versions import GoVersion
 
 # The build args an app's Dockerfile names its bases by (FROM ${TOOLCHAIN_IMAGE}).
 BASE_ARGS = {"toolchain": "TOOLCHAIN_IMAGE", "runtime": "RUNTIME_IMAGE"}
-PUBLISHED_EXAMPLE = {"toolchain": "{registry}/common/tools/golang:1.24",
-                     "runtime": "{registry}/common/runtime/golang:debian12"}
+PUBLISHED_EXAMPLE = {"toolchain": "{registry}/common/tools/golang:1.27",
+                     "runtime": "{registry}/common/runtime/golang:debian13"}
 # Paths written into the generated Dockerfile: plain, so no quoting can go wrong.
 _PATH = re.compile(r"[A-Za-z0-9._/-]+")
 _PORT = re.compile(r"[0-9]{1,5}(/(tcp|udp))?")
@@ -150,6 +150,93 @@ def _check_cgo(app: App, toolchain: Base, runtime: Base) -> None:
                            app.at("cgo"))
 
 
+# ---------------------------------------------------------------- the Go version
+# The Go version a toolchain tag starts with, as bakegen tags toolchains (and the official images):
+# 1.27 (the line: any 1.27.x), 1.27.3, 1.27rc3, each maybe followed by a variant (1.27-debian13).
+_TAG_GO = re.compile(r"^(?:go)?([0-9]+\.[0-9]+(?:\.[0-9]+)?(?:(?:rc|beta)[0-9]+)?)(?=-|$)")
+
+
+def older(have: GoVersion, need: GoVersion) -> bool:
+    """Whether Go ``have`` is older than the Go a module's ``go`` line ``need`` asks for. A line on
+    either side (a ``golang:1.27`` tag is any 1.27.x; ``go 1.27`` is met by 1.27rc1) compares by
+    the line."""
+    if have.partial or need.partial:
+        return (have.major, have.minor) < (need.major, need.minor)
+    return have.key < need.key
+
+
+def _published_go(app: App, ref: Ref) -> GoVersion | None:
+    """The Go of a published toolchain: what its tag says, or what ``toolchain_version`` states
+    where the tag says none (a digest, ``latest``); the two must agree. None: neither says."""
+    m = _TAG_GO.match(ref.tag)
+    said = GoVersion.parse(m[1]) if m else None
+    try:
+        stated = GoVersion.parse(app.toolchain_version) if app.toolchain_version else None
+    except BakegenError as e:
+        raise BakegenError(e.message, app.at("toolchain_version")) from None
+    if said and stated and (said.line != stated.line or not (said.partial or stated.partial or said == stated)):
+        raise BakegenError(f'app "{app.name}": toolchain_version says {stated}, but the toolchain tag says {said}',
+                           app.at("toolchain_version"))
+    return stated if stated and (said is None or said.partial) else said
+
+
+def _check_go(app: App, defs: Definitions, by_image: dict[str, list[Made]], toolchain: Base) -> None:
+    """The toolchain's Go is not older than the module's ``go`` line: the build runs with
+    GOTOOLCHAIN=local, so the go command cannot fetch the newer Go the module asks for. A
+    published toolchain whose tag says no version (and no toolchain_version) is not checked."""
+    made = toolchain.made
+    have = made.version if made else _published_go(app, toolchain.context.name)
+    if not app.go_version or have is None:
+        return
+    try:
+        need = GoVersion.parse(app.go_version)
+    except BakegenError as e:
+        raise BakegenError(f"{e.message} (the go line of the module app \"{app.name}\" builds)",
+                           app.go_version_at) from None
+    if not older(have, need):
+        return
+    why = (f"older than the go {app.go_version} its module asks for ({app.go_version_at}), and the build cannot "
+           "fetch a newer Go (GOTOOLCHAIN=local)")
+    if made is None:
+        tagged = re.search(r":(?:go)?[0-9]+\.[0-9]+(?:\.[0-9]+)?(?:(?:rc|beta)[0-9]+)?(?=-|$|@)", app.toolchain)
+        stated = bool(app.toolchain_version and not tagged)  # the version is toolchain_version's
+        fix = (f"name a toolchain of Go {need.line} or newer" if not tagged else
+               f'use "{app.toolchain[:tagged.start()]}:{need.line}{app.toolchain[tagged.end():]}" or newer')
+        raise BakegenError(f'app "{app.name}": toolchain "{app.toolchain}" is Go {have}'
+                           f'{" (toolchain_version)" if stated else ""}, {why}: {fix}',
+                           app.at("toolchain_version" if stated else "toolchain"))
+    fits = sorted((m.version for m in by_image[made.target.image] if m.version and not older(m.version, need)),
+                  key=lambda v: v.key)
+    fix = (f'set toolchain_version = "{fits[-1].tag}"' if fits else
+           f'add "{need.line}" to the versions of "{made.target.image}" '
+           f'({defs.image(made.target.image).at("versions")})')
+    raise BakegenError(f'app "{app.name}": its toolchain "{made.target.image}" builds Go {have} (target '
+                       f'{made.target.name}), {why}: {fix}',
+                       app.at("toolchain_version" if app.toolchain_version else "toolchain"))
+
+
+def check_packages(apps: list[App]) -> None:
+    """No two apps of one context build one package with the Dockerfile bakegen generates: the
+    images of the second would hold the first's binary under its own name."""
+    seen: dict[tuple[str, str], App] = {}
+    for app in apps:
+        if app.dockerfile:  # its own Dockerfile decides what it builds (it may use the APP arg)
+            continue
+        package = posixpath.normpath(app.main_package)
+        first = seen.setdefault((app.context, package), app)
+        if first is app:
+            continue
+        owns = [a for a in (app, first) if f"cmd/{a.name}" != package and
+                any(f.startswith(f"cmd/{a.name}/") for f in a.context_files)]
+        blamed, other = (first, app) if owns and owns[0] is first else (app, first)
+        fix = (f'set main_package = "cmd/{blamed.name}"' if owns else
+               f"set main_package to the folder of {blamed.name}'s own main package, relative to the context")
+        raise BakegenError(f'app "{blamed.name}" builds the same package as app "{other.name}" '
+                           f'({other.at("main_package")}): main_package "{package}" of the context '
+                           f'"{app.context}", so its images would hold {other.name}\'s binary; {fix}',
+                           blamed.at("main_package"))
+
+
 # ---------------------------------------------------------------- the source
 def _inside(app: App, key: str, path: str, within: str = "") -> str:
     """A path of the context (or ``within`` another folder), normalized; one that leaves it, or
@@ -232,6 +319,7 @@ def app_targets(app: App, defs: Definitions,
     """The app's targets, and the Dockerfile they inherit (by the name of the target holding it)."""
     toolchain, runtime = base(app, defs, by_image, "toolchain"), base(app, defs, by_image, "runtime")
     _check(app, toolchain, runtime)
+    _check_go(app, defs, by_image, toolchain)
     _latest_envs(app)
     main = _check_source(app)
     generated = {f"_{app.name}": dockerfile(app, main)} if not app.dockerfile else {}

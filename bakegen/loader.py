@@ -265,7 +265,7 @@ def _image(name: str, kind: str, block: hcl.Block, *, folder: Path, shown: str, 
         v["dockerfile_args"], v["dockerfile_required_args"] = declared_args(text)
         v["dockerfile"] = posixpath.relpath(shown_file, context)
     if kind == "app":
-        _app_values(name, v, where, context_path, project.main_branches)
+        _app_values(name, v, where, context_path, shown_context=context, main_branches=project.main_branches)
 
     def inherit(key: str, check: Any = None) -> Any:
         value = getattr(project, key) if v[key] is None else v[key]
@@ -277,10 +277,11 @@ def _image(name: str, kind: str, block: hcl.Block, *, folder: Path, shown: str, 
     return TYPES[kind](name=name, folder=shown, where=where, **v)
 
 
-def _app_values(name: str, v: dict[str, Any], where: dict[str, str], context: Path,
+def _app_values(name: str, v: dict[str, Any], where: dict[str, str], context: Path, *, shown_context: str,
                 main_branches: tuple[str, ...]) -> None:
-    """An app's envs and the defaults that depend on them, and the files of its context that
-    generation checks: each env's config file, go.mod, the main package's .go files."""
+    """An app's envs and the defaults that depend on them, and what of its context generation
+    checks: each env's config file, go.mod and its ``go`` line, the main package's .go files and
+    those of ``cmd/<app>`` (the package an app of that name usually builds)."""
     v["envs"] = _envs(name, v, where)
     if v["latest_envs"] is None:
         v["latest_envs"] = tuple(e for e in v["envs"] if e in LATEST_ENVS)
@@ -298,9 +299,12 @@ def _app_values(name: str, v: dict[str, Any], where: dict[str, str], context: Pa
               for e in v["envs"] if v["config"]]
     main = (context / v["main_package"]).resolve()
     found = {c for c in [*wanted, "go.mod"] if (context / c).is_file()}
-    if main.is_dir() and main.is_relative_to(context):
-        found |= {p.relative_to(context).as_posix() for p in glob(main, "*.go")}
+    for folder in (main, context / "cmd" / name):
+        if folder.is_dir() and folder.resolve().is_relative_to(context):
+            found |= {p.relative_to(context).as_posix() for p in glob(folder, "*.go")}
     v["context_files"], v["context_present"] = frozenset(found), context.is_dir()
+    mod = go_mod(context, shown_context)
+    v["go_version"], v["go_version_at"] = (mod.go, mod.go_at) if mod else ("", "")
 
 
 # ---------------------------------------------------------------- checksums
@@ -371,16 +375,42 @@ def glob(folder: Path, pattern: str) -> list[Path]:
     return sorted(folder.glob(pattern))
 
 
-def main_package(context: Path, app: str) -> str:
-    """Where a service's main package is, relative to its source: the top folder when a .go file
-    there says ``package main``, else ``cmd/<app>``, else the one ``cmd/*`` folder that has one."""
-    def has_main(folder: Path) -> bool:
-        return any(re.search(r"(?m)^package main\b", read_text(p) or "") for p in glob(folder, "*.go"))
+def has_main(folder: Path) -> bool:
+    """Whether a .go file of ``folder`` (not a test) says ``package main``."""
+    return any(re.search(r"(?m)^package main\b", read_text(p) or "") for p in glob(folder, "*.go")
+               if not p.name.endswith("_test.go"))
 
-    if has_main(context):
-        return "."
-    found = [p.relative_to(context).as_posix() for p in glob(context, "cmd/*") if p.is_dir() and has_main(p)]
-    return f"cmd/{app}" if f"cmd/{app}" in found else (found[0] if len(found) == 1 else ".")
+
+def main_packages(context: Path) -> list[str]:
+    """The folders of a service's source that hold a main package, relative to it: the top folder
+    (``.``) and each ``cmd/*``; what ``init --app`` chooses from."""
+    return [p.relative_to(context).as_posix() or "." for p in [context, *glob(context, "cmd/*")]
+            if p.is_dir() and has_main(p)]
+
+
+class GoMod(NamedTuple):
+    """What a module's go.mod says about the Go that builds it: its ``go`` line (``1.27``; "" when
+    it has none) and where that line is, and its ``toolchain`` directive (``go1.27.3``, or "")."""
+
+    go: str
+    go_at: str  # "svc/go.mod:3"
+    toolchain: str
+
+
+_GO_DIRECTIVE = re.compile(r"^[ \t]*(go|toolchain)[ \t]+([^\s/]+)", re.M)
+
+
+def go_mod(context: Path, shown: str) -> GoMod | None:
+    """The ``go`` and ``toolchain`` lines of ``context/go.mod`` (``shown``: the context as messages
+    name it); None when there is no go.mod."""
+    file = "go.mod" if shown == "." else f"{shown}/go.mod"
+    text = read_text(context / "go.mod", file)
+    if text is None:
+        return None
+    found = {m[1]: m for m in reversed(list(_GO_DIRECTIVE.finditer(text)))}
+    go, toolchain = found.get("go"), found.get("toolchain")
+    return GoMod(go[2] if go else "", f"{file}:{text.count(chr(10), 0, go.start()) + 1}" if go else "",
+                 toolchain[2] if toolchain else "")
 
 
 def context_files(folder: Path, shown: str, listing: Listing,

@@ -115,6 +115,8 @@ class App(Image):
     main_package: str
     context_files: frozenset[str]  # the files found in the context that bakegen checks (configs, go.mod)
     context_present: bool  # the context folder exists where bakegen runs
+    go_version: str  # the `go` line of the context's go.mod (the oldest Go that builds it); "": none
+    go_version_at: str  # where that line is: "examples/repos/ci-demo-go/go.mod:3"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .apps import app_repository, app_targets
+from .apps import app_repository, app_targets, check_packages
 from .bases import Made, base_targets
 from .errors import BakegenError
 from .model import App, BakeFile, Definitions, Target, Toolchain, Variable
@@ -146,6 +146,7 @@ def plan(defs: Definitions, today: dt.date, ov: Overrides | None = None) -> Bake
         app_made, generated = app_targets(app, defs, by_image)
         targets += app_made
         dockerfiles.update(generated)
+    check_packages(apps)
     check_references(targets, defs)
     targets = sorted(_select(targets, ov), key=lambda t: t.name)
     dockerfiles = {name: d for name, d in sorted(dockerfiles.items()) if any(t.inherits == name for t in targets)}

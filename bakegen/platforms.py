@@ -94,12 +94,15 @@ class Suite:
 
 
 _COMMON = frozenset({"amd64", "arm64", "armhf", "armel", "i386", "ppc64el", "s390x"})
+# The released suites, oldest first (a suite is added here once Debian releases it): the last is the
+# current Debian release, the one ``bakegen init`` writes new base images on. End of life is the end
+# of Debian LTS (https://wiki.debian.org/LTS).
 SUITES: dict[str, Suite] = {
     s.name: s
     for s in (
         Suite("bullseye", 11, _dt.date(2026, 8, 31), _COMMON | {"mips64el"}),
         Suite("bookworm", 12, _dt.date(2028, 6, 30), _COMMON | {"mips64el"}),
-        Suite("trixie", 13, None, _COMMON | {"riscv64"}),
+        Suite("trixie", 13, _dt.date(2030, 6, 30), _COMMON | {"riscv64"}),
     )
 }
 
@@ -112,3 +115,8 @@ def suite(name: str) -> Suite:
         raise BakegenError(
             f'unknown Debian suite "{name}"{did_you_mean(name, SUITES)}; known: {", ".join(SUITES)}'
         ) from None
+
+
+def current_suite() -> Suite:
+    """The current Debian release bakegen knows: the newest suite of ``SUITES``."""
+    return max(SUITES.values(), key=lambda s: s.number)

@@ -2,10 +2,12 @@
 command), returns {path: text}; the command writes them (all or none, never over a file).
 
 - ``init``: ``bakegen.hcl`` (when missing) and the built-in base images (toolchain, Debian and
-  static runtimes) with their Dockerfiles, as bakegen ships them, on Debian ``INIT_SUITE``.
+  static runtimes) with their Dockerfiles, as bakegen ships them, on the current Debian release
+  (``INIT_SUITE``) and the newest Go release bakegen has checksums for (``newest_go``).
 - ``init --app NAME``: ``bakegen.hcl`` (when missing) and ``NAME/image.hcl``; the app builds FROM
   the base images of the same folder when there are any, else FROM the published ones
-  (``{registry}/common/tools/golang:1.24``), with the Dockerfile bakegen generates.
+  (``{registry}/common/tools/golang:1.27``: ``go_line``), with the Dockerfile bakegen generates,
+  of its main package (``main_package``).
 """
 
 from __future__ import annotations
@@ -15,24 +17,66 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .model import Definitions, Ref, Runtime, Toolchain
+from .errors import BakegenError
+from .model import ChecksumTable, Definitions, Ref, Runtime, Toolchain
 from .plan import plan
-from .platforms import suite
+from .platforms import current_suite, suite
 from .render import render_template
 from .schema import IMAGE_FILE, LATEST_ENVS, defaults
 from .tags import runtime_tag, variant_suffix
 from .upgrade import replaced
+from .versions import GoVersion, known_versions
 
 if TYPE_CHECKING:
     import jinja2
 
-INIT_SUITE = "bookworm"  # the Debian of the base images init writes (supported, unlike the seed's bullseye)
+INIT_SUITE = current_suite().name  # the Debian of the base images init writes
+
+
+def newest_go(known: ChecksumTable) -> GoVersion:
+    """The newest Go release (not a pre-release) of a checksum table: what new base images build."""
+    return max((v for v in known_versions(known) if not v.prerelease), key=lambda v: v.key)
+
+
+def go_line(newest: GoVersion, go: str, toolchain: str, where: str) -> str:
+    """The Go line of the published toolchain a new service names: the newest bakegen knows (what
+    new base images build), or the line its go.mod asks for when that is newer (its ``go`` line,
+    the oldest Go that builds it, or its ``toolchain`` directive, the Go its developers use)."""
+    lines = [newest]
+    for text in (go, toolchain):
+        try:
+            lines += [GoVersion.parse(text)] if text else []
+        except BakegenError as e:
+            raise BakegenError(e.message, where) from None
+    return max(lines, key=lambda v: (v.major, v.minor)).line
+
+
+def main_package(app: str, candidates: list[str], taken: dict[str, str]) -> str:
+    """The package ``init --app`` builds, from the folders of the source that hold a main package
+    (``.`` and ``cmd/*``) less those another app of the same source already builds (``taken``:
+    package -> app): ``cmd/<app>``, else the only one left, else (no main package yet) the top
+    folder. Where it cannot tell, an error listing them."""
+    free = [f"cmd/{app}"] if f"cmd/{app}" in candidates else [c for c in candidates if c not in taken]
+    others = ", ".join(f'{c} (app "{taken[c]}")' for c in candidates if c in taken)
+    if len(free) == 1 and free[0] not in taken:
+        return free[0]
+    if not candidates:
+        return "."
+    if len(free) > 1:
+        found = f'{", ".join(free)} each hold one and there is no cmd/{app}' + (f"; {others}" if others else "")
+    elif free:
+        found = f'its own, {free[0]}, is built by app "{taken[free[0]]}" already'
+    else:
+        found = f"each main package of its source is built by another app: {others}"
+    raise BakegenError(f'cannot tell which main package app "{app}" builds: {found}; name it with --main-package DIR',
+                       "--app")
 
 
 @dataclass(frozen=True)
 class Facts:
     """What ``init`` found and was asked for: the folder, the registry to name, the images defined
-    there, the Go version (None: the built-in one) and whether to share a registry cache."""
+    there, the Go version (of the base images; of an app's toolchain, None: the newest its bases
+    beside it build) and whether to share a registry cache."""
 
     folder: Path
     registry: str
@@ -72,18 +116,17 @@ def _set(text: str, shown: str, facts: Facts) -> str:
     return replaced(text, shown, "versions", [facts.go_version]) if facts.go_version else text
 
 
-def published_bases(builtin: Definitions, go_tag: str | None, cgo: bool = False) -> tuple[str, str]:
-    """The references a service uses when its repository defines no bases: the toolchain's Go
-    line (``1.24``, or ``go_tag``) and the Debian runtime of ``INIT_SUITE``, named as the base
-    images ``init`` writes publish them. A cgo app names the toolchain by its suite too
-    (``1.24-debian12``): its C library must be the runtime's."""
+def published_bases(builtin: Definitions, go_tag: str, cgo: bool = False) -> tuple[str, str]:
+    """The references a service uses when its repository defines no bases: the toolchain of Go
+    ``go_tag`` (``1.27``) and the Debian runtime of ``INIT_SUITE``, named as the base images
+    ``init`` writes publish them. A cgo app names the toolchain by its suite too
+    (``1.27-debian13``): its C library must be the runtime's."""
     bake = plan(builtin, dt.date.min)
     tools = next(t for t in bake.targets if isinstance(builtin.image(t.image), Toolchain))
     runtime = next(i for i in builtin.images if isinstance(i, Runtime) and not i.static)
-    line = go_tag or next(tag.tag for tag in tools.tags if tag.tag.count(".") == 1)
     suffix = variant_suffix(suite(INIT_SUITE).number)
     variant = runtime_tag(runtime.tag_prefix, suffix, runtime.at("tag_prefix"))
-    line += f"-{suffix}" if cgo else ""
+    line = go_tag + (f"-{suffix}" if cgo else "")
     return Ref(tools.tags[0].path, line).resolve("{registry}"), Ref(runtime.repository, variant).resolve("{registry}")
 
 

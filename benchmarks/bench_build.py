@@ -156,7 +156,7 @@ class Bench:
         settings = self.svc / "bake" / "bakegen.hcl"
         settings.write_text(settings.read_text().replace('["linux/amd64", "linux/arm64"]', '["linux/amd64"]'))
         image = self.svc / "bake" / "ci-demo-go" / "image.hcl"
-        image.write_text(image.read_text().replace("golang:debian12", "golang:debian11"))
+        image.write_text(re.sub(r"golang:debian[0-9]+", "golang:debian11", image.read_text()))
         self.init(self.svc, "-o", "docker-bake.hcl")
         commit(self.svc, "ci-demo-go, built by bakegen")
         git(self.svc, "checkout", "-q", "-b", CI_BRANCH)

@@ -246,3 +246,29 @@ def image_size(ref: str) -> dict[str, dict[str, Any]]:
         size = sum(int(layer["size"]) for layer in layers) + int(manifest.get("config", {}).get("size", 0))
         result[name] = {"layers": len(layers), "compressed": size, "digest": manifest.get("_digest", "")}
     return result
+
+
+def image_file(ref: str, path: str, platform: str = "linux/amd64") -> bytes | None:
+    """The content of the file ``path`` (``app/worker``) in a pushed image, for ``platform``, read
+    from the registry's HTTP API layer by layer (the last layer that holds it wins, as in the
+    image); None when no layer holds it."""
+    import io
+    import tarfile
+
+    registry, repo, tag = split_ref(ref)
+    top = _get_manifest(registry, repo, tag)
+    if "manifests" in top:
+        wanted = dict(zip(("os", "architecture", "variant"), platform.split("/"), strict=False))
+        (desc,) = [d for d in top["manifests"]
+                   if all(d.get("platform", {}).get(k) == v for k, v in wanted.items())]
+        top = _get_manifest(registry, repo, desc["digest"])
+    found = None
+    for layer in top.get("layers", []):
+        with urllib.request.urlopen(f"http://{registry}/v2/{repo}/blobs/{layer['digest']}", timeout=60) as resp:
+            blob = resp.read()
+        with tarfile.open(fileobj=io.BytesIO(blob)) as tar:
+            for member in tar.getmembers():
+                if member.isfile() and member.name.lstrip("./") == path:
+                    data = tar.extractfile(member)
+                    found = data.read() if data else found
+    return found

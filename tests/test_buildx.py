@@ -38,17 +38,17 @@ def test_print_resolves_every_target(files):
     assert set(t) == {"ci-demo-go-dev", "ci-demo-go-prd", "ci-demo-go-test", "golang-runtime",
                       "golang-runtime-static", "golang-tools"}
     assert t["golang-tools"]["tags"] == [
-        "harbor.bdser.cc/common/tools/golang:1.24.2", "harbor.bdser.cc/common/tools/golang:1.24",
-        "harbor.bdser.cc/common/tools/golang:1.24.2-debian11", "harbor.bdser.cc/common/tools/golang:1.24-debian11"]
+        "harbor.bdser.cc/common/tools/golang:1.27.0", "harbor.bdser.cc/common/tools/golang:1.27",
+        "harbor.bdser.cc/common/tools/golang:1.27.0-debian13", "harbor.bdser.cc/common/tools/golang:1.27-debian13"]
     app = t["ci-demo-go-prd"]
     assert app["tags"] == [f"harbor.bdser.cc/prd/ci-demo-go:main-{sha[:7]}-202507012320",
                            "harbor.bdser.cc/prd/ci-demo-go:latest"]
     assert app["target"] == "env-prd" and app["dockerfile-inline"] == t["ci-demo-go-dev"]["dockerfile-inline"]
     assert 'CMD ["-f", "/app/etc/app_prd.yaml"]' in app["dockerfile-inline"]  # inherited, and read as written
     assert app["args"]["GIT_COMMIT_ID"] == sha[:7] and app["args"]["SOURCE_DATE_EPOCH"] == "1751412000"
-    assert app["args"]["TOOLCHAIN_IMAGE"] == "harbor.bdser.cc/common/tools/golang:1.24.2"
-    assert app["contexts"] == {"harbor.bdser.cc/common/tools/golang:1.24.2": "target:golang-tools",
-                               "harbor.bdser.cc/common/runtime/golang:debian11": "target:golang-runtime"}
+    assert app["args"]["TOOLCHAIN_IMAGE"] == "harbor.bdser.cc/common/tools/golang:1.27.0"
+    assert app["contexts"] == {"harbor.bdser.cc/common/tools/golang:1.27.0": "target:golang-tools",
+                               "harbor.bdser.cc/common/runtime/golang:debian13": "target:golang-runtime"}
     assert app["labels"]["org.opencontainers.image.revision"] == sha
     assert app["labels"]["org.opencontainers.image.title"] == "ci-demo-go"  # merged from both files
     assert t["golang-tools"]["contexts"] == {"bakegen-lib": "bake/lib"}

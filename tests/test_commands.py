@@ -58,20 +58,20 @@ def test_graph_mermaid():
     assert r.code == 0
     lines = r.stdout.splitlines()
     assert lines[0] == "flowchart LR"
-    tools, runtime = "harbor.bdser.cc/common/tools/golang:1.24.2", "harbor.bdser.cc/common/runtime/golang:debian11"
+    tools, runtime = "harbor.bdser.cc/common/tools/golang:1.27.0", "harbor.bdser.cc/common/runtime/golang:debian13"
     for env in ("dev", "test", "prd"):
         assert f'  t_golang_tools -->|"FROM {tools}"| t_ci_demo_go_{env}' in lines
         assert f'  t_golang_runtime -->|"FROM {runtime}"| t_ci_demo_go_{env}' in lines
     assert sum("-->" in l for l in lines) == 6
     assert lines.count("  end") == 2  # subgraphs base and apps
-    assert '  t_golang_tools["golang-tools<br/>harbor.bdser.cc/common/tools/golang:1.24.2<br/>linux/amd64, linux/arm64"]' in lines
+    assert '  t_golang_tools["golang-tools<br/>harbor.bdser.cc/common/tools/golang:1.27.0<br/>linux/amd64, linux/arm64"]' in lines
 
 
 def test_graph_dot():
     r = run_bakegen("graph", "--format", "dot")
     assert r.code == 0
     assert r.stdout.startswith("digraph bake {") and r.stdout.rstrip().endswith("}")
-    assert '"golang-tools" -> "ci-demo-go-prd" [label="FROM harbor.bdser.cc/common/tools/golang:1.24.2"];' in r.stdout
+    assert '"golang-tools" -> "ci-demo-go-prd" [label="FROM harbor.bdser.cc/common/tools/golang:1.27.0"];' in r.stdout
     assert r.stdout.count("->") == 6
 
 
@@ -80,8 +80,8 @@ def test_explain_says_where_each_value_comes_from(repo):
     r = run_bakegen("explain", "golang-tools", cwd=repo.path, env={"BAKEGEN_DEFINITIONS": str(ROOT / "bake")})
     assert r.code == 0, r
     out = r.stdout
-    assert re.search(r"golang:1\.24\n\s+<- 1\.24: newest stable patch of the 1\.24 line.*versions at .*bake/golang-tools/image\.hcl:\d+", out)
-    assert re.search(r"GOLANG_VERSION = '1\.24\.2'\n\s+<- versions \(.*image\.hcl:\d+\)", out)
+    assert re.search(r"golang:1\.27\n\s+<- 1\.27: newest stable patch of the 1\.27 line.*versions at .*bake/golang-tools/image\.hcl:\d+", out)
+    assert re.search(r"GOLANG_VERSION = '1\.27\.0'\n\s+<- versions \(.*image\.hcl:\d+\)", out)
     assert "org.opencontainers.image.revision" in out and "per build (bakegen meta)" in out
 
 
@@ -94,8 +94,8 @@ def test_explain_app_names_git_and_ci_sources(repo):
     assert "prd/ci-demo-go:latest" in r.stdout
     assert "$CI_COMMIT_REF_NAME (GitLab CI; HEAD is detached)" in r.stdout
     assert "latest: env 'prd' is in latest_envs and branch 'main' is in latest_branches" in r.stdout
-    assert "harbor.bdser.cc/common/tools/golang:1.24.2 = target:golang-tools" in r.stdout
-    assert "TOOLCHAIN_IMAGE = 'harbor.bdser.cc/common/tools/golang:1.24.2'" in r.stdout
+    assert "harbor.bdser.cc/common/tools/golang:1.27.0 = target:golang-tools" in r.stdout
+    assert "TOOLCHAIN_IMAGE = 'harbor.bdser.cc/common/tools/golang:1.27.0'" in r.stdout
 
 
 def test_explain_shows_the_content_key_bake_uses_and_what_went_into_it(project):
@@ -119,7 +119,7 @@ def test_explain_shows_the_content_key_bake_uses_and_what_went_into_it(project):
                      r"    Dockerfile 100644 git:[0-9a-f]{12}\n    image\.hcl 100644 git:", tools, re.M)
     assert re.search(r"^  folder bakegen-lib: 1 file\n    apt-mirror 1007", tools, re.M)
     app = explained("ci-demo-go-dev")
-    assert f"  base common/tools/golang:1.24.2 (target golang-tools's key): {key}" in app
+    assert f"  base common/tools/golang:1.27.0 (target golang-tools's key): {key}" in app
     assert "Dockerfile: generated from the definition" in app and "    etc/app_dev.yaml 100644 git:" in app
     assert f"dev.bakegen.key = '{re.search(r'^content key: ([0-9a-f]{64})$', app, re.M)[1]}'" in app
     dockerfile = project / "bake/golang-tools/Dockerfile"
@@ -195,7 +195,7 @@ def test_cache_option_renders_registry_cache():
     assert t["golang-tools"]["cache-from"] == ["type=registry,ref=REGISTRY/common/tools/golang-bakegen:buildcache"]
     assert t["golang-tools"]["cache-to"] == [
         "type=registry,ref=REGISTRY/common/tools/golang-bakegen:buildcache,mode=max,ignore-error=true"]
-    assert t["golang-runtime-static"]["cache-from"] == ["type=registry,ref=REGISTRY/common/runtime/golang-bakegen:buildcache-static-debian11"]
+    assert t["golang-runtime-static"]["cache-from"] == ["type=registry,ref=REGISTRY/common/runtime/golang-bakegen:buildcache-static-debian13"]
     for env in ("dev", "prd"):  # each env its own cache, beside its own image
         assert t[f"ci-demo-go-{env}"]["cache-to"] == [
             f"type=registry,ref=REGISTRY/{env}/ci-demo-go-bakegen:buildcache,mode=max,ignore-error=true"]
@@ -229,7 +229,7 @@ def test_make_bake_refuses_a_stale_file_and_builds_nothing(repo):
     for name in ("bake", "examples", "docker-bake.hcl", "Makefile"):
         (shutil.copytree if (ROOT / name).is_dir() else shutil.copy)(ROOT / name, repo.path / name)
     text = (repo.path / "docker-bake.hcl").read_text()
-    (repo.path / "docker-bake.hcl").write_text(text.replace('"1.24.2"', '"1.24.1"', 1))
+    (repo.path / "docker-bake.hcl").write_text(text.replace('"1.27.0"', '"1.26.7"', 1))
     repo.commit()
     proc = subprocess.run(["make", "-s", "bake", *BAKEGEN_MAKE], cwd=repo.path, capture_output=True, text=True)
     assert proc.returncode != 0 and "docker-bake.hcl is not what bake/ gives" in proc.stderr

@@ -125,8 +125,8 @@ def test_every_cgo_guard_holds_for_published_bases(tmp_path, toolchain, runtime,
     repo = seed_service(tmp_path / "svc")
     image = repo.path / "bake/ci-demo-go/image.hcl"
     edit(image, "  cgo          = false", "  cgo          = true\n" + extra)
-    edit(image, '"{registry}/common/tools/golang:1.24"', f'"{{registry}}/common/tools/{toolchain}"')
-    edit(image, '"{registry}/common/runtime/golang:debian12"', f'"{{registry}}/common/runtime/{runtime}"')
+    edit(image, '"{registry}/common/tools/golang:1.27"', f'"{{registry}}/common/tools/{toolchain}"')
+    edit(image, '"{registry}/common/runtime/golang:debian13"', f'"{{registry}}/common/runtime/{runtime}"')
     assert message in fails(repo.path)
 
 
@@ -135,7 +135,7 @@ def test_a_cgo_app_on_published_bases_that_say_enough_passes(tmp_path):
     image = repo.path / "bake/ci-demo-go/image.hcl"
     edit(image, "  cgo          = false", '  cgo          = true\n  toolchain_variant = "bookworm"\n'
                                          '  runtime_variant = "debian12"\n  runtime_static = false')
-    edit(image, '"{registry}/common/runtime/golang:debian12"', '"{registry}/common/runtime/golang@sha256:' + "b" * 64 + '"')
+    edit(image, '"{registry}/common/runtime/golang:debian13"', '"{registry}/common/runtime/golang@sha256:' + "b" * 64 + '"')
     assert "CGO_ENABLED=1 " in building_targets(generate(repo.path))["ci-demo-go-dev"]["dockerfile-inline"]
 
 
@@ -257,11 +257,16 @@ def test_github_ref_alone_names_the_branch(repo):
     assert targets_of(r.stdout)["ci-demo-go-dev"]["args"]["GIT_BRANCH"] == "release/2"
 
 
-def test_init_writes_supported_debian_so_nothing_warns(tmp_path):
+def test_init_writes_the_current_debian_and_the_newest_go_so_nothing_warns(tmp_path):
+    """The current Debian release bakegen knows (trixie) and the newest Go release it has
+    checksums for (1.27.0, not the 1.27rc3 it also knows)."""
     repo = Repo(tmp_path / "base-images")
     assert run_bakegen("init", cwd=repo.path).code == 0
     r = run_bakegen(cwd=repo.path)
-    assert r.code == 0 and "end of life" not in r.stderr and "debian12" in r.stdout
+    assert r.code == 0 and "end of life" not in r.stderr, r
+    tools = targets_of(r.stdout)["golang-tools"]
+    assert tools["args"]["GOLANG_VERSION"] == "1.27.0" and tools["args"]["BASE_IMAGE"] == "debian:trixie-slim"
+    assert targets_of(r.stdout)["golang-runtime"]["tags"] == ["REGISTRY/common/runtime/golang:debian13"]
 
 
 def test_init_honours_every_option_it_takes(tmp_path):

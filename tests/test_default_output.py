@@ -65,18 +65,18 @@ def test_registry_is_a_documented_variable(output):
 
 def test_golang_tools_matches_the_seed(targets):
     t = targets["golang-tools"]
-    assert t["tags"] == [f"{SEED_TOOLS}:1.24.2", f"{SEED_TOOLS}:1.24",
-                         f"{SEED_TOOLS}:1.24.2-debian11", f"{SEED_TOOLS}:1.24-debian11"]
-    assert t["args"]["GOLANG_VERSION"] == "1.24.2"
+    assert t["tags"] == [f"{SEED_TOOLS}:1.27.0", f"{SEED_TOOLS}:1.27",
+                         f"{SEED_TOOLS}:1.27.0-debian13", f"{SEED_TOOLS}:1.27-debian13"]
+    assert t["args"]["GOLANG_VERSION"] == "1.27.0"
     assert t["platforms"] == ["linux/amd64", "linux/arm64"]
     assert t["pull"] is True
     assert t["attest"] == ["type=provenance,disabled=true"]
     assert t["context"] == "bake/golang-tools" and t["dockerfile"] == "Dockerfile"
-    assert t["args"]["BASE_IMAGE"] == "debian:bullseye-slim"
+    assert t["args"]["BASE_IMAGE"] == "debian:trixie-slim"
     # published checksums of exactly the platforms built (shared/data/go-releases.json)
     assert t["args"]["GOLANG_FILES"] == (
-        "linux/amd64=go1.24.2.linux-amd64.tar.gz@68097bd680839cbc9d464a0edce4f7c333975e27a90246890e9f1078c7e702ad "
-        "linux/arm64=go1.24.2.linux-arm64.tar.gz@756274ea4b68fa5535eb9fe2559889287d725a8da63c6aae4d5f23778c229f4b")
+        "linux/amd64=go1.27.0.linux-amd64.tar.gz@675c26c449cbb18fc24b74650de1eabbae6e16f64326fd85a283fb3b58280685 "
+        "linux/arm64=go1.27.0.linux-arm64.tar.gz@51798d2c42d0e1c6ed7fd9f48728b4193abac9e8aad6dbac2fe96a81f5909bda")
     assert t["args"]["PROTOC_FILES"] == (
         "linux/amd64=protoc-30.2-linux-x86_64.zip@327e9397c6fb3ea2a542513a3221334c6f76f7aa524a7d2561142b67b312a01f "
         "linux/arm64=protoc-30.2-linux-aarch_64.zip@a3173ea338ef91b1605b88c4f8120d6c8ccf36f744d9081991d595d0d4352996")
@@ -87,13 +87,13 @@ def test_golang_tools_matches_the_seed(targets):
 
 def test_golang_runtime_matches_the_seed(targets):
     t = targets["golang-runtime"]
-    assert t["tags"] == ["REGISTRY/common/runtime/golang:debian11"]
+    assert t["tags"] == ["REGISTRY/common/runtime/golang:debian13"]
     assert t["platforms"] == ["linux/amd64", "linux/arm64"]
     assert t["attest"] == ["type=provenance,disabled=true"] and t["pull"] is True
 
 
 def test_static_runtime_has_its_own_suffix(targets):
-    assert targets["golang-runtime-static"]["tags"] == ["REGISTRY/common/runtime/golang:static-debian11"]
+    assert targets["golang-runtime-static"]["tags"] == ["REGISTRY/common/runtime/golang:static-debian13"]
 
 
 @pytest.mark.parametrize("env", ["dev", "test", "prd"])
@@ -101,7 +101,7 @@ def test_app_builds_from_the_base_targets_of_the_same_run(targets, env):
     """The seed's app: FROM the toolchain and the Debian runtime, named by the team's own
     references, which bake maps to the targets of the same run."""
     t = targets[f"ci-demo-go-{env}"]
-    tools, runtime = f"{SEED_TOOLS}:1.24.2", "REGISTRY/common/runtime/golang:debian11"
+    tools, runtime = f"{SEED_TOOLS}:1.27.0", "REGISTRY/common/runtime/golang:debian13"
     assert t["contexts"] == {tools: "target:golang-tools", runtime: "target:golang-runtime"}
     assert t["args"] == {"TOOLCHAIN_IMAGE": tools, "RUNTIME_IMAGE": runtime}
     assert "tags" not in t  # per commit: bakegen meta

@@ -47,15 +47,15 @@ def test_unknown_project_key(project):
 
 
 def test_syntax_error_names_file_and_line(project):
-    edit(project, TOOLS, '  versions = ["1.24.2"]', '  versions = ["1.24.2"')
+    edit(project, TOOLS, '  versions = ["1.27.0"]', '  versions = ["1.27.0"')
     msg = fails(project)
     assert f"{TOOLS}:{line_of(project, TOOLS, 'variants = [')}: unexpected 'v' in the list opened on line" in msg
 
 
 def test_invalid_version(project):
-    edit(project, TOOLS, '"1.24.2"', '"1.24.x"')
+    edit(project, TOOLS, '"1.27.0"', '"1.27.x"')
     msg = fails(project)
-    assert f"{TOOLS}:{line_of(project, TOOLS, 'versions =')}" in msg and '"1.24.x"' in msg
+    assert f"{TOOLS}:{line_of(project, TOOLS, 'versions =')}" in msg and '"1.27.x"' in msg
 
 
 def test_invalid_version_option():
@@ -82,9 +82,9 @@ def test_app_platforms_outside_the_bases(project):
 
 
 def test_architecture_without_go_checksum(project):
-    edit(project, TOOLS, '"1.24.2"', '"1.24.99"')
+    edit(project, TOOLS, '"1.27.0"', '"1.27.99"')
     msg = fails(project)
-    assert "Go 1.24.99: no known sha256" in msg and "go_checksums" in msg
+    assert "Go 1.27.99: no known sha256" in msg and "go_checksums" in msg
 
 
 def test_architecture_the_toolchain_cannot_build(project):
@@ -101,12 +101,12 @@ def test_protoc_has_no_release_for_arm_v7(project):
 
 def test_added_checksum_makes_a_new_version_work(project):
     sha = "a" * 64
-    edit(project, TOOLS, '"1.24.2"', '"1.24.99"')
+    edit(project, TOOLS, '"1.27.0"', '"1.27.99"')
     edit(project, TOOLS, "go_checksums     = {}",
-         f'go_checksums = {{ "1.24.99" = {{ "linux-amd64" = "{sha}", "linux-arm64" = "{"b" * 64}" }} }}')
+         f'go_checksums = {{ "1.27.99" = {{ "linux-amd64" = "{sha}", "linux-arm64" = "{"b" * 64}" }} }}')
     r = run_bakegen(cwd=project)
     assert r.code == 0, r
-    assert f"linux/amd64=go1.24.99.linux-amd64.tar.gz@{sha}" in r.stdout and "GOLANG_VERSION = \"1.24.99\"" in r.stdout
+    assert f"linux/amd64=go1.27.99.linux-amd64.tar.gz@{sha}" in r.stdout and "GOLANG_VERSION = \"1.27.99\"" in r.stdout
 
 
 def test_a_checksum_that_contradicts_the_published_one(project):
@@ -126,7 +126,7 @@ def test_latest_tool_is_refused(project):
 
 
 def test_unknown_suite(project):
-    edit(project, TOOLS, 'variants = ["bullseye"]', 'variants = ["bookwrom"]')
+    edit(project, TOOLS, 'variants = ["trixie"]', 'variants = ["bookwrom"]')
     msg = fails(project)
     assert 'unknown Debian suite "bookwrom"' in msg and '"bookworm"' in msg
 
@@ -175,7 +175,7 @@ def test_interpolation_in_definitions_is_refused(project):
 def test_error_leaves_an_existing_output_file_untouched(project):
     out = project / "docker-bake.hcl"
     out.write_text("previous content\n")
-    edit(project, TOOLS, '"1.24.2"', '"nope"')
+    edit(project, TOOLS, '"1.27.0"', '"nope"')
     fails(project, "-o", str(out))
     assert out.read_text() == "previous content\n"
     assert [p.name for p in project.iterdir() if p.name.startswith(".docker-bake")] == []
@@ -213,3 +213,118 @@ def test_null_means_unset_as_bake_reads_it(project):
     assert 'target "ci-demo-go-dev" {' in r.stdout
     app = r.stdout.split('target "ci-demo-go-dev" {')[1].split("\n}")[0]
     assert "pull = true" in app  # the default, as if the line were not there
+
+
+# ----------------------------------------------------------------------------- issue 25
+WORKER = '''image "worker" {
+  kind       = "app"
+  repository = "{env}/{app}"
+  context    = "../../examples/repos/ci-demo-go"
+  config     = ""
+  toolchain  = "golang-tools"
+  runtime    = "golang-runtime"
+}
+'''
+
+
+def test_two_apps_of_one_context_building_one_package_are_refused(project):
+    """A second app of the sample's source that names no package of its own would ship the
+    sample's binary renamed /app/worker: refused, with the fix."""
+    (project / "bake/worker").mkdir()
+    (project / "bake/worker/image.hcl").write_text(WORKER)
+    assert fails(project) == (
+        'bakegen: error: bake/worker/image.hcl:1: app "worker" builds the same package as app "ci-demo-go" '
+        '(bake/ci-demo-go/image.hcl:3): main_package "." of the context "examples/repos/ci-demo-go", so its images '
+        "would hold ci-demo-go's binary; set main_package to the folder of worker's own main package, relative to "
+        "the context")
+    main = project / "examples/repos/ci-demo-go/cmd/worker/main.go"
+    main.parent.mkdir(parents=True)
+    main.write_text("package main\n\nfunc main() {}\n")
+    assert fails(project).endswith("so its images would hold ci-demo-go's binary; set main_package = \"cmd/worker\"")
+    edit(project, "bake/worker/image.hcl", '  config     = ""', '  config     = ""\n  main_package = "./cmd/../"')
+    assert 'main_package "." of the context' in fails(project)  # the same folder, however spelled
+    edit(project, "bake/worker/image.hcl", 'main_package = "./cmd/../"', 'main_package = "cmd/worker"')
+    r = run_bakegen(cwd=project)
+    assert r.code == 0, r
+    assert "-o /out/app/worker \\\n        ./cmd/worker\n" in r.stdout
+    # an app that brings its own Dockerfile decides what it builds (it gets APP as a build arg)
+    edit(project, "bake/worker/image.hcl", 'main_package = "cmd/worker"', 'dockerfile = "Dockerfile"')
+    (project / "bake/worker/Dockerfile").write_text("ARG TOOLCHAIN_IMAGE\nARG RUNTIME_IMAGE\nFROM ${TOOLCHAIN_IMAGE}\n"
+                                                    "ARG APP\nRUN go build -o /app ./cmd/${APP}\n")
+    assert run_bakegen(cwd=project).code == 0
+
+
+GO_MOD = "examples/repos/ci-demo-go/go.mod"
+
+
+def test_a_toolchain_of_the_same_bake_older_than_go_mod_is_refused(project):
+    edit(project, GO_MOD, "go 1.24", "go 1.27")
+    edit(project, TOOLS, '"1.27.0"', '"1.26.7"')
+    assert fails(project) == (
+        f'bakegen: error: {APP}:{line_of(project, APP, "toolchain = ")}: app "ci-demo-go": its toolchain "golang-tools" '
+        "builds Go 1.26.7 (target golang-tools), older than the go 1.27 its module asks for "
+        f"({GO_MOD}:3), and the build cannot fetch a newer Go (GOTOOLCHAIN=local): add \"1.27\" to the "
+        f'versions of "golang-tools" ({TOOLS}:{line_of(project, TOOLS, "versions =")})')
+    edit(project, TOOLS, '"1.26.7"', '"1.26.7", "1.27rc3"')  # the app builds FROM the newest stable one
+    assert fails(project).endswith('(GOTOOLCHAIN=local): set toolchain_version = "1.27rc3"')
+    edit(project, APP, '  toolchain = "golang-tools"', '  toolchain = "golang-tools"\n  toolchain_version = "1.27rc3"')
+    assert run_bakegen(cwd=project).code == 0
+    edit(project, GO_MOD, "go 1.27", "go 1.27.0")  # a release candidate is older than the release
+    assert f'{APP}:{line_of(project, APP, "toolchain_version")}: app "ci-demo-go": its toolchain' in fails(project)
+
+
+def test_a_go_line_that_is_no_go_version_is_blamed_on_go_mod(project):
+    edit(project, GO_MOD, "go 1.24", "toolchain go1.27.3\n\ngo one.24")
+    assert fails(project).startswith(f'bakegen: error: {GO_MOD}:5: invalid Go version "one.24"')
+
+
+def published_service(tmp_path, go_line):
+    """A service with the given go line, its bake/ written by init (FROM published bases)."""
+    path = tmp_path / "svc"
+    path.mkdir()
+    (path / "go.mod").write_text(f"module example.com/svc\n\ngo {go_line}\n")
+    (path / "main.go").write_text("package main\n\nfunc main() {}\n")
+    assert run_bakegen("init", "--app", "svc", cwd=path).code == 0
+    return path
+
+
+SVC = "bake/svc/image.hcl"
+
+
+@pytest.mark.parametrize("go_line, toolchain, stated, message", [
+    ("1.27", "golang:1.24", "", 'toolchain = :app "svc": toolchain "{registry}/common/tools/golang:1.24" is Go 1.24, '
+     "older than the go 1.27 its module asks for (go.mod:3), and the build cannot fetch a newer Go "
+     '(GOTOOLCHAIN=local): use "{registry}/common/tools/golang:1.27" or newer'),
+    ("1.27.3", "golang:1.27.1-debian13", "", 'toolchain = :app "svc": toolchain '
+     '"{registry}/common/tools/golang:1.27.1-debian13" is Go 1.27.1, older than the go 1.27.3 its module asks for '
+     '(go.mod:3), and the build cannot fetch a newer Go (GOTOOLCHAIN=local): use '
+     '"{registry}/common/tools/golang:1.27-debian13" or newer'),
+    ("1.27", "golang@sha256:" + "a" * 64, "1.26", 'toolchain_version:app "svc": toolchain '
+     '"{registry}/common/tools/golang@sha256:' + "a" * 64 + '" is Go 1.26 (toolchain_version), older than the go 1.27'),
+    ("1.27", "golang:1.27", "1.26", 'toolchain_version:app "svc": toolchain_version says 1.26, but the toolchain '
+     "tag says 1.27"),
+])
+def test_a_published_toolchain_older_than_go_mod_is_refused(tmp_path, go_line, toolchain, stated, message):
+    path = published_service(tmp_path, go_line)
+    edit(path, SVC, '"{registry}/common/tools/golang:1.27"', f'"{{registry}}/common/tools/{toolchain}"')
+    if stated:
+        edit(path, SVC, "  runtime   = ", f'  toolchain_version = "{stated}"\n  runtime   = ')
+    needle, _, text = message.partition(":")
+    assert fails(path).startswith(f"bakegen: error: {SVC}:{line_of(path, SVC, needle)}: {text}")
+
+
+@pytest.mark.parametrize("go_line, toolchain, stated", [
+    ("1.27.3", "golang:1.27", ""),  # any 1.27.x: the tag names the line
+    ("1.27", "golang:1.27rc3", ""),  # go 1.27 is the language version: a release candidate builds it
+    ("1.26", "golang:latest", ""),  # a tag that says no version, and nothing stated: not checked
+    ("1.27", "golang@sha256:" + "a" * 64, ""),
+    ("1.27", "golang@sha256:" + "a" * 64, "1.27.1"),
+    ("1.27.1", "golang:1.27", "1.27.1"),  # the tag's line, made precise
+])
+def test_a_published_toolchain_that_builds_the_module_passes(tmp_path, go_line, toolchain, stated):
+    path = published_service(tmp_path, go_line)
+    edit(path, SVC, '"{registry}/common/tools/golang:1.27"', f'"{{registry}}/common/tools/{toolchain}"')
+    if stated:
+        edit(path, SVC, "  runtime   = ", f'  toolchain_version = "{stated}"\n  runtime   = ')
+    r = run_bakegen(cwd=path)
+    assert r.code == 0, r

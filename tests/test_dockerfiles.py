@@ -27,7 +27,7 @@ from conftest import ROOT, building_targets, run_bakegen, targets_of
 BAKE = ROOT / "bake"
 EXAMPLE = ROOT / "examples" / "repos" / "ci-demo-go"
 NONROOT = "65532:65532"
-DEFAULT_BASE_IMAGE = "debian:bullseye-slim"
+DEFAULT_BASE_IMAGE = "debian:trixie-slim"
 AUTOMATIC_ARGS = {f"{side}{part}" for side in ("TARGET", "BUILD") for part in ("PLATFORM", "OS", "ARCH", "VARIANT")}
 EXPECTED = {"golang-tools", "golang-runtime", "golang-runtime-static"}
 NON_ROOT_IMAGES = ["golang-runtime", "golang-runtime-static", "ci-demo-go"]
@@ -452,8 +452,8 @@ def project(tmp_path):
     shutil.copytree(CGO_REPO / "bake" / "cgo-demo", app)
     hcl = (app / "image.hcl").read_text()
     for old, new in (('context     = "../.."', 'context     = "../../examples/repos/cgo-demo"'),
-                     ('"{registry}/common/tools/golang:1.24-debian12"', '"golang-tools"'),
-                     ('"{registry}/common/runtime/golang:debian12"', '"golang-runtime"')):
+                     ('"{registry}/common/tools/golang:1.27-debian13"', '"golang-tools"'),
+                     ('"{registry}/common/runtime/golang:debian13"', '"golang-runtime"')):
         assert old in hcl, old
         hcl = hcl.replace(old, new)
     (app / "image.hcl").write_text(hcl)
@@ -481,10 +481,10 @@ def test_cgo_app_that_cannot_work_is_refused(project, edit, message):
 
 
 def test_cgo_app_on_an_older_debian_than_its_toolchain_is_refused(project):
-    tools = project / "bake/golang-tools/image.hcl"
-    tools.write_text(tools.read_text().replace('variants = ["bullseye"]', 'variants = ["bookworm"]'))
+    runtime = project / "bake/golang-runtime/image.hcl"
+    runtime.write_text(runtime.read_text().replace('variants    = ["trixie"]', 'variants    = ["bookworm"]'))
     r = run_bakegen(cwd=project)
-    assert r.code == 2 and "links against Debian bookworm's C library" in r.stderr, r
+    assert r.code == 2 and "links against Debian trixie's C library" in r.stderr, r
 
 
 # --------------------------------------------------------------------------- golang-tools

@@ -165,8 +165,8 @@ def test_no_unpinned_tool_in_args_or_dockerfiles():
 def test_variants_and_versions_keep_the_contract(project):
     """Two Go versions × two suites, static runtime on bookworm, registry cache: the same checks."""
     tools = project / "bake/golang-tools/image.hcl"
-    tools.write_text(tools.read_text().replace('versions = ["1.24.2"]', 'versions = ["1.24.13", "1.25.14"]')
-                     .replace('variants = ["bullseye"]', 'variants = ["bookworm", "trixie"]'))
+    tools.write_text(tools.read_text().replace('versions = ["1.27.0"]', 'versions = ["1.24.13", "1.25.14"]')
+                     .replace('variants = ["trixie"]', 'variants = ["bookworm", "trixie"]'))
     r = run_bakegen("--registry-cache", cwd=project)
     assert r.code == 0, r
     targets = building_targets(r.stdout)

@@ -42,14 +42,14 @@ def test_init_app_writes_a_service_built_from_the_published_bases(tmp_path):
     assert text == (EXAMPLES / "ci-demo-go" / "docker-bake.hcl").read_text()
     targets = targets_of(text)
     assert set(targets) == {"_ci-demo-go", "ci-demo-go-dev", "ci-demo-go-prd", "ci-demo-go-test"}
-    tools = "REGISTRY/common/tools/golang:1.24"
+    tools = "REGISTRY/common/tools/golang:1.27"
     assert targets["ci-demo-go-prd"]["contexts"][tools] == f"docker-image://{tools}"
     printed = bake_print(service)
     app = printed["target"]["ci-demo-go-prd"]
     assert app["contexts"] == {
-        "registry.example.com/common/tools/golang:1.24": "docker-image://registry.example.com/common/tools/golang:1.24",
-        "registry.example.com/common/runtime/golang:debian12":
-            "docker-image://registry.example.com/common/runtime/golang:debian12"}
+        "registry.example.com/common/tools/golang:1.27": "docker-image://registry.example.com/common/tools/golang:1.27",
+        "registry.example.com/common/runtime/golang:debian13":
+            "docker-image://registry.example.com/common/runtime/golang:debian13"}
     assert set(printed["target"]) == set(targets) - {"_ci-demo-go"}  # only the app is built
 
 
@@ -89,7 +89,7 @@ def test_init_app_beside_base_images_uses_them(tmp_path):
     r = run_bakegen("-o", "docker-bake.hcl", cwd=repo.path)
     assert r.code == 0, r
     t = targets_of((repo.path / "docker-bake.hcl").read_text())["svc"]
-    assert t["contexts"]["REGISTRY/common/tools/golang:1.24.2"] == "target:golang-tools"
+    assert t["contexts"]["REGISTRY/common/tools/golang:1.27.0"] == "target:golang-tools"
     assert t["context"] == "svc" and t["inherits"] == ["_svc"] and t["target"] == "env-dev"
     assert strict_parse((repo.path / "docker-bake.hcl").read_text())["variable"]["REGISTRY"]["default"] == \
         "reg.example.com/team"
@@ -150,3 +150,103 @@ def test_a_definition_naming_a_missing_context_is_refused(project):
     image.write_text(image.read_text().replace("examples/repos/ci-demo-go", "examples/nowhere"))
     r = run_bakegen(cwd=project)
     assert r.code == 2 and "context examples/nowhere of target ci-demo-go-dev does not exist here" in r.stderr
+
+
+# ----------------------------------------------------------------------------- issue 25: init reads the repository
+MAIN = "package main\n\nfunc main() {}\n"
+
+
+def source(path, go_mod=None, mains=(".",)):
+    """A service's source: go.mod (when given) and a main package in each of ``mains``."""
+    path.mkdir(parents=True, exist_ok=True)
+    if go_mod is not None:
+        (path / "go.mod").write_text(f"module example.com/x\n\n{go_mod}")
+    for folder in mains:
+        (path / folder).mkdir(parents=True, exist_ok=True)
+        (path / folder / "main.go").write_text(MAIN)
+    return path
+
+
+def written(path, app):
+    return (path / "bake" / app / "image.hcl").read_text()
+
+
+@pytest.mark.parametrize("go_mod, args, toolchain", [
+    ("go 1.27\n", (), "golang:1.27"),
+    ("go 1.27\n\ntoolchain go1.27.3\n", (), "golang:1.27"),
+    ("go 1.24\n", (), "golang:1.27"),  # the newest line bakegen knows: what new base images build
+    ("go 1.26.2\n\ntoolchain go1.28.1\n", (), "golang:1.28"),  # the Go its developers use
+    ("go 1.29rc1\n", ("--cgo",), "golang:1.29-debian13"),
+    (None, (), "golang:1.27"),  # no go.mod (yet)
+])
+def test_init_app_names_a_toolchain_that_builds_the_module(tmp_path, go_mod, args, toolchain):
+    path = source(tmp_path / "svc", go_mod)
+    r = run_bakegen("init", "--app", "svc", *args, cwd=path)
+    assert r.code == 0, r
+    assert f'  toolchain = "{{registry}}/common/tools/{toolchain}"\n' in written(path, "svc")
+    assert '  runtime   = "{registry}/common/runtime/golang:debian13"\n' in written(path, "svc")
+
+
+def test_init_app_refuses_a_go_version_older_than_go_mod(tmp_path):
+    path = source(tmp_path / "svc", "go 1.27\n")
+    r = run_bakegen("init", "--app", "svc", "--go-version", "1.26", cwd=path)
+    assert r.code == 2 and not (path / "bake").exists()
+    assert r.stderr == ("bakegen: error: --go-version: Go 1.26 is older than the go 1.27 its module asks for "
+                        "(go.mod:3), and the build cannot fetch a newer Go (GOTOOLCHAIN=local)\n")
+    (path / "go.mod").write_text("module example.com/x\n\ngo 1.27.x\n")
+    r = run_bakegen("init", "--app", "svc", cwd=path)
+    assert r.code == 2 and r.stderr.startswith('bakegen: error: go.mod:3: invalid Go version "1.27.x"'), r
+
+
+def test_init_app_beside_bases_older_than_go_mod_is_refused(tmp_path):
+    repo = Repo(tmp_path / "mono")
+    assert run_bakegen("init", "--go-version", "1.26", cwd=repo.path).code == 0
+    source(repo.path / "svc", "go 1.27\n")
+    r = run_bakegen("init", "--app", "svc", "--context", "svc", cwd=repo.path)
+    assert r.code == 2 and not (repo.path / "bake/svc").exists()
+    assert r.stderr == ('bakegen: error: --app: the toolchain "golang-tools" defined beside it builds Go 1.26.7, older '
+                        "than the go 1.27 its module asks for (svc/go.mod:3), and the build cannot fetch a newer Go "
+                        '(GOTOOLCHAIN=local): add "1.27" to its versions (bake/golang-tools/image.hcl:9) first\n')
+
+
+def test_a_second_app_in_cmd_beside_a_top_level_main_builds_its_own_package(tmp_path):
+    """The issue: `init --app worker` in a repository with cmd/worker and a main package at the
+    top wrote main_package = ".", and the worker's images held the main service's binary."""
+    path = source(tmp_path / "svc", "go 1.27\n", mains=(".",))
+    Repo(path)
+    assert run_bakegen("init", "--app", "svc", cwd=path).code == 0
+    assert 'main_package = "."' in written(path, "svc")
+    source(path, mains=("cmd/worker",))
+    r = run_bakegen("init", "--app", "worker", cwd=path)
+    assert r.code == 0, r
+    assert 'main_package = "cmd/worker"' in written(path, "worker")
+    r = run_bakegen(cwd=path)
+    assert r.code == 0, r
+    assert "-o /out/app/worker \\\n        ./cmd/worker\n" in r.stdout and "-o /out/app/svc \\\n        ./\n" in r.stdout
+    # every main package of the source is some app's now: a third app must say which is its own
+    r = run_bakegen("init", "--app", "api", cwd=path)
+    assert r.code == 2 and not (path / "bake/api").exists()
+    assert r.stderr == ('bakegen: error: --app: cannot tell which main package app "api" builds: each main package '
+                        'of its source is built by another app: . (app "svc"), cmd/worker (app "worker"); name it with '
+                        "--main-package DIR\n")
+
+
+def test_init_app_that_cannot_tell_lists_the_candidates_and_takes_main_package(tmp_path):
+    path = source(tmp_path / "svc", "go 1.27\n", mains=(".", "cmd/api", "cmd/cli"))
+    (path / "cmd/api/main_test.go").write_text("package main\n")
+    (path / "cmd/lib").mkdir()
+    (path / "cmd/lib/lib.go").write_text("package lib\n")  # not a main package
+    r = run_bakegen("init", "--app", "svc", cwd=path)
+    assert r.code == 2 and not (path / "bake").exists()
+    assert r.stderr == ('bakegen: error: --app: cannot tell which main package app "svc" builds: ., cmd/api, cmd/cli '
+                        "each hold one and there is no cmd/svc; name it with --main-package DIR\n")
+    for given, message in (("../elsewhere", "--main-package: ../elsewhere is not a folder inside the app's source"),
+                           ("cmd/lib", f"--main-package: {path}/cmd/lib holds no main package"),
+                           ("cmd/none", f"--main-package: {path}/cmd/none holds no main package")):
+        r = run_bakegen("init", "--app", "svc", "--main-package", given, cwd=path)
+        assert r.code == 2 and message in r.stderr and not (path / "bake").exists(), r
+    r = run_bakegen("init", "--app", "svc", "--main-package", "./cmd/cli/", cwd=path)
+    assert r.code == 0, r
+    assert 'main_package = "cmd/cli"' in written(path, "svc")
+    r = run_bakegen("init", "--main-package", "cmd/cli", cwd=tmp_path)
+    assert r.code == 2 and "--main-package: --main-package needs --app NAME" in r.stderr

@@ -30,8 +30,8 @@ def test_lock_writes_the_checksums_the_definitions_use(project, served):
     r = lock(project, url)
     assert r.code == 0, r
     data = json.loads((project / LOCK).read_text())
-    assert set(data["go"]) == {"1.24.2"}
-    assert set(data["go"]["1.24.2"]) == {"linux-amd64", "linux-arm64"}
+    assert set(data["go"]) == {"1.27.0"}
+    assert set(data["go"]["1.27.0"]) == {"linux-amd64", "linux-arm64"}
     assert set(data["protoc"]["30.2"]) == {"linux-x86_64", "linux-aarch_64"}  # shipped: nothing downloaded
     assert f"wrote {LOCK}" in r.stderr and "bakegen -o docker-bake.hcl" in r.stderr
     assert any("go.dev" in line or "127.0.0.1" in line for line in r.stderr.splitlines())  # progress
@@ -83,7 +83,8 @@ def test_the_network_down_is_a_clear_error_and_nothing_changes(project, served):
 
 def test_upgrade_moves_each_version_to_its_newest_patch_and_nothing_else(project, served):
     url = served.url("/dl/?mode=json&include=all")
-    text = (project / TOOLS).read_text()
+    text = (project / TOOLS).read_text().replace('versions = ["1.27.0"]', 'versions = ["1.24.2"]')  # an older patch
+    (project / TOOLS).write_text(text)
     r = lock(project, url, "--upgrade")
     assert r.code == 0, r
     assert "Go 1.24.2 -> 1.24.13" in r.stderr

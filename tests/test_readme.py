@@ -34,8 +34,8 @@ def test_bake_file_excerpt_lines_are_real():
 
 def test_tags_table_is_real(project):
     tools = project / "bake/golang-tools/image.hcl"
-    tools.write_text(tools.read_text().replace('versions = ["1.24.2"]', 'versions = ["1.24.13", "1.25.14", "1.27rc3"]')
-                     .replace('variants = ["bullseye"]', 'variants = ["bookworm", "trixie"]')
+    tools.write_text(tools.read_text().replace('versions = ["1.27.0"]', 'versions = ["1.24.13", "1.25.14", "1.27rc3"]')
+                     .replace('variants = ["trixie"]', 'variants = ["bookworm", "trixie"]')
                      .replace('aliases = ["minor"]', 'aliases = ["minor", "major", "latest"]'))
     rows = re.findall(r"^\| `(golang-tools-[^`]+)` \| (.*) \|$", README, re.M)
     assert len(rows) == 6

@@ -15,6 +15,7 @@ SECOND_APP = '''image "billing" {
   config      = ""
   toolchain   = "golang-tools"
   runtime     = "golang-runtime-static"
+  main_package = "cmd/billing"
   short_length = 12
 }
 '''
@@ -28,6 +29,9 @@ def two_apps(tmp_path):
         shutil.copytree(ROOT / name, repo.path / name)
     (repo.path / "bake" / "billing").mkdir()
     (repo.path / "bake" / "billing" / "image.hcl").write_text(SECOND_APP)
+    main = repo.path / "examples/repos/ci-demo-go/cmd/billing/main.go"  # its own package in the same module
+    main.parent.mkdir(parents=True)
+    main.write_text("package main\n\nfunc main() {}\n")
     repo.commit()
     return repo
 
@@ -102,7 +106,7 @@ def test_two_targets_that_would_push_the_same_reference(project):
     static.write_text(static.read_text().replace('tag_prefix  = "static-"', 'tag_prefix  = ""'))
     r = run_bakegen(cwd=project)
     assert r.code == 2
-    assert 'targets "golang-runtime" and "golang-runtime-static" would both push ${REGISTRY}/common/runtime/golang:debian11' in r.stderr
+    assert 'targets "golang-runtime" and "golang-runtime-static" would both push ${REGISTRY}/common/runtime/golang:debian13' in r.stderr
 
 
 def test_envs_sharing_one_repository_would_push_the_same_tags(project):

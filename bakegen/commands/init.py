@@ -6,17 +6,19 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import posixpath
 from pathlib import Path
 from typing import Any
 
 import click
 
 from .. import hcl, loader, scaffold
+from ..apps import older
 from ..errors import BakegenError
-from ..model import Runtime, Toolchain
+from ..model import App, Definitions, Runtime, Toolchain
 from ..output import write_atomic, write_new_files
 from ..schema import IMAGE_FILE, NAME, PROJECT_FILE, check_name
-from ..versions import GoVersion
+from ..versions import GoVersion, known_versions
 from . import CONTEXT, choices, options
 
 DEFAULT_REGISTRY = "registry.example.com"
@@ -25,8 +27,9 @@ DEFAULT_REGISTRY = "registry.example.com"
 IGNORED = {".gitignore": ("/.bakegen/",), ".dockerignore": (".bakegen",)}
 
 
-def _facts(c: Any, folder: Path, go_version: str | None) -> scaffold.Facts:
-    """What the definitions folder already holds, and what init was asked to write into a new one."""
+def _facts(c: Any, folder: Path, go_version: str | None) -> tuple[scaffold.Facts, Definitions | None]:
+    """What the definitions folder already holds (and its definitions, when it has images), and
+    what init was asked to write into a new one."""
     project = folder / PROJECT_FILE
     has_project = project.is_file()
     for given, key in ((c.registry, "registry"), (c.registry_cache, "registry_cache")):
@@ -45,7 +48,7 @@ def _facts(c: Any, folder: Path, go_version: str | None) -> scaffold.Facts:
     return scaffold.Facts(folder, registry or DEFAULT_REGISTRY, has_project,
                           toolchains=tuple(i.name for i in images if isinstance(i, Toolchain)),
                           runtimes=tuple(i.name for i in runtimes), go_version=go_version,
-                          registry_cache=bool(c.registry_cache))
+                          registry_cache=bool(c.registry_cache)), local
 
 
 def _go_version(c: Any, known: dict[str, dict[str, str]], published: bool) -> str | None:
@@ -62,7 +65,37 @@ def _go_version(c: Any, known: dict[str, dict[str, str]], published: bool) -> st
     return v.tag
 
 
-def _service(c: Any, envs: tuple[str, ...], context: Path, folder: Path, cgo: bool) -> scaffold.Service:
+def _app_go(c: Any, known: dict[str, dict[str, str]], mod: loader.GoMod | None, local: Definitions | None,
+            shown: str) -> str | None:
+    """The Go the app's toolchain is named by: ``--go-version``, else (published bases) the line
+    ``scaffold.go_line`` chooses from go.mod, else (bases beside it) none: their newest. Never
+    older than go.mod's ``go`` line, which generation would refuse."""
+    where = mod.go_at if mod and mod.go else ("go.mod" if shown == "." else f"{shown}/go.mod")
+    try:
+        need = GoVersion.parse(mod.go) if mod and mod.go else None
+    except BakegenError as e:
+        raise BakegenError(e.message, where) from None
+    too_old = f"older than the go {need} its module asks for ({where}), and the build cannot fetch a newer Go " \
+              "(GOTOOLCHAIN=local)"
+    if c.go_version is not None:
+        given = _go_version(c, known, published=local is None)
+        assert given is not None
+        if need and older(GoVersion.parse(given), need):
+            raise BakegenError(f"Go {given} is {too_old}", c.go_version.source)
+        return given
+    if local is None:
+        return scaffold.go_line(scaffold.newest_go(known), mod.go if mod else "", mod.toolchain if mod else "", where)
+    tools = [i for i in local.images if isinstance(i, Toolchain)]
+    have = [GoVersion.parse(v).resolve(known_versions(local.checksums_go)) for i in tools for v in i.versions]
+    if need and have and all(older(v, need) for v in have):
+        raise BakegenError(f'the toolchain "{tools[0].name}" defined beside it builds Go '
+                           f'{", ".join(map(str, have))}, {too_old}: add "{need.line}" to its versions '
+                           f'({tools[0].at("versions")}) first', "--app")
+    return None
+
+
+def _service(c: Any, envs: tuple[str, ...], context: Path, folder: Path, *, cgo: bool,
+             main_package: str | None, local: Definitions | None) -> scaffold.Service:
     """The service's envs (``--env``, else its etc/app_<env>.yaml files), config and main package."""
     found = [p.name.removeprefix("app_").removesuffix(".yaml") for p in loader.glob(context, "etc/app_*.yaml")]
     if not envs:
@@ -74,8 +107,26 @@ def _service(c: Any, envs: tuple[str, ...], context: Path, folder: Path, cgo: bo
         raise BakegenError(f"{context / missing[0]} does not exist, but the other envs have their config file: "
                            "add it, or give --env only for the envs that have one", "--env")
     return scaffold.Service(c.app.value, os.path.relpath(context, folder / c.app.value).replace(os.sep, "/"),
-                            envs, "" if missing else "etc/app_{env}.yaml", loader.main_package(context, c.app.value),
-                            cgo)
+                            envs, "" if missing else "etc/app_{env}.yaml",
+                            _main_package(c.app.value, context, main_package, local, folder), cgo)
+
+
+def _main_package(app: str, context: Path, main_package: str | None, local: Definitions | None,
+                  folder: Path) -> str:
+    """``--main-package``, checked, else the one ``scaffold.main_package`` finds in the source
+    (less those the apps defined in ``local`` already build from the same source)."""
+    if main_package is None:
+        taken = {posixpath.normpath(a.main_package): a.name for a in (local.images if local else ())
+                 if isinstance(a, App) and not a.dockerfile and (folder.parent / a.context).resolve() == context}
+        return scaffold.main_package(app, loader.main_packages(context), taken)
+    given = Path(main_package)
+    folder = (context / given).resolve()
+    if given.is_absolute() or not folder.is_relative_to(context):
+        raise BakegenError(f"{main_package} is not a folder inside the app's source ({context})", "--main-package")
+    if not loader.has_main(folder):
+        raise BakegenError(f"{context / given} holds no main package (a .go file saying package main)",
+                           "--main-package")
+    return folder.relative_to(context).as_posix()
 
 
 @click.command("init", context_settings=CONTEXT, epilog="""\b
@@ -85,6 +136,7 @@ Examples:
   bakegen init --app svc                a service built FROM published (or local) base images
   bakegen init --app svc --context services/svc --registry registry.example.com/team
   bakegen init --app svc --env dev --env prd --cgo
+  bakegen init --app worker --main-package cmd/worker
 then: bakegen -o docker-bake.hcl && docker buildx bake --print
 """)
 @options("app", "registry", "go_version", "registry_cache", "definitions")
@@ -93,9 +145,12 @@ then: bakegen -o docker-bake.hcl && docker buildx bake --print
 @click.option("--context", "app_context", metavar="DIR", type=click.Path(file_okay=False, path_type=Path),
               help="The app's source folder (with --app). Default: the current directory.")
 @click.option("--cgo", is_flag=True, help="The app uses cgo (with --app): CGO_ENABLED=1, on a Debian runtime.")
+@click.option("--main-package", "main_package", metavar="DIR",
+              help="The app's main package, relative to its source (with --app). Default: cmd/<app> when it has "
+                   "one, else the one folder (. or cmd/*) that has one.")
 @click.pass_context
 def init_cmd(ctx: click.Context, /, envs: tuple[str, ...], app_context: Path | None, cgo: bool,
-             **params: Any) -> int:
+             main_package: str | None, **params: Any) -> int:
     """Write bake/ for this repository: the base images, or (--app NAME) one service.
 
     Never overwrites a file: if one exists, nothing is written. Adds .bakegen/ (where bakegen
@@ -107,10 +162,12 @@ def init_cmd(ctx: click.Context, /, envs: tuple[str, ...], app_context: Path | N
     builtin = loader.load(builtin_folder, "bake")
     env = loader.templates()
     if c.app is None:
-        for flag, given in (("--context", app_context), ("--cgo", cgo), ("--env", envs)):
+        for flag, given in (("--context", app_context), ("--cgo", cgo), ("--env", envs),
+                            ("--main-package", main_package)):
             if given:
                 raise BakegenError(f"{flag} needs --app NAME", flag)
-        facts = _facts(c, folder, _go_version(c, builtin.checksums_go, published=False))
+        go = _go_version(c, builtin.checksums_go, published=False) or scaffold.newest_go(builtin.checksums_go).tag
+        facts, _ = _facts(c, folder, go)
         files = scaffold.base_files(env, facts, {name: loader.folder_files(builtin_folder / name)
                                                  for name in scaffold.base_folders(builtin)})
     else:
@@ -118,11 +175,14 @@ def init_cmd(ctx: click.Context, /, envs: tuple[str, ...], app_context: Path | N
         context = (app_context or c.cwd).resolve()
         if not context.is_dir():
             raise BakegenError(f"{app_context} is not a folder", "--context")
-        facts = _facts(c, folder, None)
-        local = bool(facts.toolchains and facts.runtimes)
-        facts = dataclasses.replace(facts, go_version=_go_version(c, builtin.checksums_go, published=not local))
-        published = scaffold.published_bases(builtin, None if local else facts.go_version, cgo)
-        files = scaffold.app_files(env, facts, _service(c, envs, context, folder, cgo), published)
+        facts, defined = _facts(c, folder, None)
+        local = defined if facts.toolchains and facts.runtimes else None
+        shown = os.path.relpath(context, c.cwd).replace(os.sep, "/")
+        mod = loader.go_mod(context, shown)
+        facts = dataclasses.replace(facts, go_version=_app_go(c, builtin.checksums_go, mod, local, shown))
+        published = scaffold.published_bases(builtin, facts.go_version or "", cgo) if local is None else ("", "")
+        service = _service(c, envs, context, folder, cgo=cgo, main_package=main_package, local=defined)
+        files = scaffold.app_files(env, facts, service, published)
     write_new_files(files)
     for path in sorted(files):
         click.echo(f"bakegen: wrote {path}", err=True)

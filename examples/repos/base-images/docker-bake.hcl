@@ -23,20 +23,20 @@ group "default" {
 }
 
 target "golang-runtime" {
-  description = "Minimal Debian runtime for Go applications, non-root user 65532 (debian12)"
+  description = "Minimal Debian runtime for Go applications, non-root user 65532 (debian13)"
   context = "bake/golang-runtime"
   dockerfile = "Dockerfile"
   platforms = ["linux/amd64", "linux/arm64"]
   tags = [
-    "${REGISTRY}/common/runtime/golang:debian12",
+    "${REGISTRY}/common/runtime/golang:debian13",
   ]
   args = {
-    BASE_IMAGE = "debian:bookworm-slim"
+    BASE_IMAGE = "debian:trixie-slim"
   }
   labels = {
-    "org.opencontainers.image.description" = "Minimal Debian runtime for Go applications, non-root user 65532 (debian12)"
+    "org.opencontainers.image.description" = "Minimal Debian runtime for Go applications, non-root user 65532 (debian13)"
     "org.opencontainers.image.title" = "golang-runtime"
-    "org.opencontainers.image.version" = "debian12"
+    "org.opencontainers.image.version" = "debian13"
   }
   pull = true
   attest = ["type=provenance,disabled=true"]
@@ -51,23 +51,23 @@ target "golang-runtime-static" {
   }
   platforms = ["linux/amd64", "linux/arm64"]
   tags = [
-    "${REGISTRY}/common/runtime/golang:static-debian12",
+    "${REGISTRY}/common/runtime/golang:static-debian13",
   ]
   args = {
-    BASE_IMAGE = "debian:bookworm-slim"
+    BASE_IMAGE = "debian:trixie-slim"
     DEBIAN_MIRROR = "http://deb.debian.org"
   }
   labels = {
     "org.opencontainers.image.description" = "Static runtime for CGO-free Go binaries: CA certificates, tzdata, user 65532, no shell"
     "org.opencontainers.image.title" = "golang-runtime-static"
-    "org.opencontainers.image.version" = "static-debian12"
+    "org.opencontainers.image.version" = "static-debian13"
   }
   pull = true
   attest = ["type=provenance,disabled=true"]
 }
 
 target "golang-tools" {
-  description = "Go 1.24.2 toolchain with cgo, protoc and pinned Go tools (debian12)"
+  description = "Go 1.27.0 toolchain with cgo, protoc and pinned Go tools (debian13)"
   context = "bake/golang-tools"
   dockerfile = "Dockerfile"
   contexts = {
@@ -75,18 +75,18 @@ target "golang-tools" {
   }
   platforms = ["linux/amd64", "linux/arm64"]
   tags = [
-    "${REGISTRY}/common/tools/golang:1.24.2",
-    "${REGISTRY}/common/tools/golang:1.24",
-    "${REGISTRY}/common/tools/golang:1.24.2-debian12",
-    "${REGISTRY}/common/tools/golang:1.24-debian12",
+    "${REGISTRY}/common/tools/golang:1.27.0",
+    "${REGISTRY}/common/tools/golang:1.27",
+    "${REGISTRY}/common/tools/golang:1.27.0-debian13",
+    "${REGISTRY}/common/tools/golang:1.27-debian13",
   ]
   args = {
-    BASE_IMAGE = "debian:bookworm-slim"
+    BASE_IMAGE = "debian:trixie-slim"
     CGO_PLATFORMS = "linux/amd64=amd64:x86_64-linux-gnu linux/arm64=arm64:aarch64-linux-gnu"
     DEBIAN_MIRROR = "http://deb.debian.org"
     GOLANG_DOWNLOAD_URL = "https://dl.google.com/go"
-    GOLANG_FILES = "linux/amd64=go1.24.2.linux-amd64.tar.gz@68097bd680839cbc9d464a0edce4f7c333975e27a90246890e9f1078c7e702ad linux/arm64=go1.24.2.linux-arm64.tar.gz@756274ea4b68fa5535eb9fe2559889287d725a8da63c6aae4d5f23778c229f4b"
-    GOLANG_VERSION = "1.24.2"
+    GOLANG_FILES = "linux/amd64=go1.27.0.linux-amd64.tar.gz@675c26c449cbb18fc24b74650de1eabbae6e16f64326fd85a283fb3b58280685 linux/arm64=go1.27.0.linux-arm64.tar.gz@51798d2c42d0e1c6ed7fd9f48728b4193abac9e8aad6dbac2fe96a81f5909bda"
+    GOLANG_VERSION = "1.27.0"
     GOPROXY = "https://proxy.golang.org,direct"
     GOSUMDB = "sum.golang.org"
     GO_TOOLS = "github.com/boumenot/gocover-cobertura@v1.4.0 github.com/elliots/protoc-gen-twirp_swagger@v0.0.0-20210801014231-a541d6eeae24 github.com/go-delve/delve/cmd/dlv@v1.26.3 google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.6.1 google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.11 gotest.tools/gotestsum@v1.13.0 honnef.co/go/tools/cmd/staticcheck@v0.6.1"
@@ -95,9 +95,9 @@ target "golang-tools" {
     PROTOC_VERSION = "30.2"
   }
   labels = {
-    "org.opencontainers.image.description" = "Go 1.24.2 toolchain with cgo, protoc and pinned Go tools (debian12)"
+    "org.opencontainers.image.description" = "Go 1.27.0 toolchain with cgo, protoc and pinned Go tools (debian13)"
     "org.opencontainers.image.title" = "golang-tools"
-    "org.opencontainers.image.version" = "1.24.2"
+    "org.opencontainers.image.version" = "1.27.0"
   }
   pull = true
   attest = ["type=provenance,disabled=true"]

@@ -134,13 +134,13 @@ target "cgo-demo" {
   context = "."
   target = "env-dev"
   contexts = {
-    "${REGISTRY}/common/runtime/golang:debian12" = "docker-image://${REGISTRY}/common/runtime/golang:debian12"
-    "${REGISTRY}/common/tools/golang:1.24-debian12" = "docker-image://${REGISTRY}/common/tools/golang:1.24-debian12"
+    "${REGISTRY}/common/runtime/golang:debian13" = "docker-image://${REGISTRY}/common/runtime/golang:debian13"
+    "${REGISTRY}/common/tools/golang:1.27-debian13" = "docker-image://${REGISTRY}/common/tools/golang:1.27-debian13"
   }
   platforms = ["linux/amd64", "linux/arm64"]
   args = {
-    RUNTIME_IMAGE = "${REGISTRY}/common/runtime/golang:debian12"
-    TOOLCHAIN_IMAGE = "${REGISTRY}/common/tools/golang:1.24-debian12"
+    RUNTIME_IMAGE = "${REGISTRY}/common/runtime/golang:debian13"
+    TOOLCHAIN_IMAGE = "${REGISTRY}/common/tools/golang:1.27-debian13"
   }
   labels = {
     "org.opencontainers.image.description" = "cgo-demo (dev)"

@@ -133,13 +133,13 @@ target "ci-demo-go-dev" {
   context = "."
   target = "env-dev"
   contexts = {
-    "${REGISTRY}/common/runtime/golang:debian12" = "docker-image://${REGISTRY}/common/runtime/golang:debian12"
-    "${REGISTRY}/common/tools/golang:1.24" = "docker-image://${REGISTRY}/common/tools/golang:1.24"
+    "${REGISTRY}/common/runtime/golang:debian13" = "docker-image://${REGISTRY}/common/runtime/golang:debian13"
+    "${REGISTRY}/common/tools/golang:1.27" = "docker-image://${REGISTRY}/common/tools/golang:1.27"
   }
   platforms = ["linux/amd64", "linux/arm64"]
   args = {
-    RUNTIME_IMAGE = "${REGISTRY}/common/runtime/golang:debian12"
-    TOOLCHAIN_IMAGE = "${REGISTRY}/common/tools/golang:1.24"
+    RUNTIME_IMAGE = "${REGISTRY}/common/runtime/golang:debian13"
+    TOOLCHAIN_IMAGE = "${REGISTRY}/common/tools/golang:1.27"
   }
   labels = {
     "org.opencontainers.image.description" = "ci-demo-go (dev)"
@@ -155,13 +155,13 @@ target "ci-demo-go-prd" {
   context = "."
   target = "env-prd"
   contexts = {
-    "${REGISTRY}/common/runtime/golang:debian12" = "docker-image://${REGISTRY}/common/runtime/golang:debian12"
-    "${REGISTRY}/common/tools/golang:1.24" = "docker-image://${REGISTRY}/common/tools/golang:1.24"
+    "${REGISTRY}/common/runtime/golang:debian13" = "docker-image://${REGISTRY}/common/runtime/golang:debian13"
+    "${REGISTRY}/common/tools/golang:1.27" = "docker-image://${REGISTRY}/common/tools/golang:1.27"
   }
   platforms = ["linux/amd64", "linux/arm64"]
   args = {
-    RUNTIME_IMAGE = "${REGISTRY}/common/runtime/golang:debian12"
-    TOOLCHAIN_IMAGE = "${REGISTRY}/common/tools/golang:1.24"
+    RUNTIME_IMAGE = "${REGISTRY}/common/runtime/golang:debian13"
+    TOOLCHAIN_IMAGE = "${REGISTRY}/common/tools/golang:1.27"
   }
   labels = {
     "org.opencontainers.image.description" = "ci-demo-go (prd)"
@@ -177,13 +177,13 @@ target "ci-demo-go-test" {
   context = "."
   target = "env-test"
   contexts = {
-    "${REGISTRY}/common/runtime/golang:debian12" = "docker-image://${REGISTRY}/common/runtime/golang:debian12"
-    "${REGISTRY}/common/tools/golang:1.24" = "docker-image://${REGISTRY}/common/tools/golang:1.24"
+    "${REGISTRY}/common/runtime/golang:debian13" = "docker-image://${REGISTRY}/common/runtime/golang:debian13"
+    "${REGISTRY}/common/tools/golang:1.27" = "docker-image://${REGISTRY}/common/tools/golang:1.27"
   }
   platforms = ["linux/amd64", "linux/arm64"]
   args = {
-    RUNTIME_IMAGE = "${REGISTRY}/common/runtime/golang:debian12"
-    TOOLCHAIN_IMAGE = "${REGISTRY}/common/tools/golang:1.24"
+    RUNTIME_IMAGE = "${REGISTRY}/common/runtime/golang:debian13"
+    TOOLCHAIN_IMAGE = "${REGISTRY}/common/tools/golang:1.27"
   }
   labels = {
     "org.opencontainers.image.description" = "ci-demo-go (test)"

@@ -3,7 +3,7 @@ image "golang-runtime-static" {
   kind        = "runtime"
   repository  = "common/runtime/golang"
   description = "Static runtime for CGO-free Go binaries: CA certificates, tzdata, user 65532, no shell"
-  variants    = ["bookworm"]
+  variants    = ["trixie"]
   tag_prefix  = "static-"
   # No C library: an app with cgo = true cannot run on it.
   static      = true

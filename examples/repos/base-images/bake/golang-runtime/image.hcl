@@ -3,7 +3,7 @@ image "golang-runtime" {
   kind        = "runtime"
   repository  = "common/runtime/golang"
   description = "Minimal Debian runtime for Go applications, non-root user 65532 ({variant})"
-  variants    = ["bookworm"]
+  variants    = ["trixie"]
   base_image  = "debian:{suite}-slim"
   pull        = true
   provenance  = false

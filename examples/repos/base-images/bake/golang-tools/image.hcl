@@ -6,10 +6,10 @@ image "golang-tools" {
 
   # Go versions to build. bakegen ships the published checksums of the versions it knows; for
   # another version add them below in go_checksums.
-  versions = ["1.24.2"]
+  versions = ["1.27.0"]
   # Debian suites; the first is the default variant (its tags also come without the suffix).
-  variants = ["bookworm"]
-  # Floating tags besides the full version: "minor" (1.24), "major" (1), "latest".
+  variants = ["trixie"]
+  # Floating tags besides the full version: "minor" (1.27), "major" (1), "latest".
   aliases = ["minor"]
 
   base_image      = "debian:{suite}-slim"

@@ -23,8 +23,8 @@ image "cgo-demo" {
   expose     = []
 
   # Published base images ({registry} is the REGISTRY variable): only the app is built.
-  toolchain = "{registry}/common/tools/golang:1.24-debian12"
-  runtime   = "{registry}/common/runtime/golang:debian12"
+  toolchain = "{registry}/common/tools/golang:1.27-debian13"
+  runtime   = "{registry}/common/runtime/golang:debian13"
 
   # The Go package with main, relative to the context; cgo = true builds with CGO_ENABLED=1,
   # cross-compiled against each platform's C library (it then needs a Debian runtime).
