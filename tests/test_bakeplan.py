@@ -145,7 +145,7 @@ def test_an_app_on_a_reused_base_takes_it_by_digest():
     d = decide(found={b: pushed(b) for b in BASES})
     assert d.build == APPS
     contexts = d.overrides["ci-demo-go-dev"]["contexts"]
-    assert contexts["${REGISTRY}/common/tools/golang:1.24.2"] == \
+    assert contexts["${REGISTRY}/common/tools/golang:1.27.0"] == \
         f"docker-image://{REGISTRY}/common/tools/golang@{digest('golang-tools')}"
 
 
