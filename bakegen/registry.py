@@ -382,7 +382,7 @@ class Client:
         doc = document(reply, f"{host}: {what}")
         media = doc.get("mediaType") or content_type
         if media not in MANIFESTS or (content_type in MANIFESTS and media != content_type):
-            raise Unsure(f"{host}: {what} is a {media or 'manifest without a media type'}, which bakegen does not read")
+            raise Unsure(f"{host}: {what} is of type {media or '(none given)'}, which bakegen does not read")
         if media in INDEXES and not (isinstance(doc.get("manifests"), list)
                                      and all(isinstance(m, dict) and _DIGEST.fullmatch(str(m.get("digest")))
                                              for m in doc["manifests"])):

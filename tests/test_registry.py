@@ -444,7 +444,7 @@ CASES: dict[str, tuple[Callable[[Fake], None], str]] = {
                                                   "application/vnd.docker.distribution.manifest.v1+prettyjws"),
                            "{host}: answered application/vnd.docker.distribution.manifest.v1+prettyjws for manifests/{TAG}, not a manifest"),
     "media-type-disagrees": (lambda f: put_manifest(f, {"mediaType": "application/vnd.example+json", "config": {}}, OCI_MANIFEST),
-                             "{host}: manifests/{TAG} is a application/vnd.example+json, which bakegen does not read"),
+                             "{host}: manifests/{TAG} is of type application/vnd.example+json, which bakegen does not read"),
     # redirects
     "redirect-loop": (redirect(lambda f: f.path("manifests")), "{host}: more than 3 redirects"),
     "redirect-without-location": (lambda f: f.answer(302), "{host}: HTTP 302 without a Location"),
