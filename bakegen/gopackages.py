@@ -640,8 +640,11 @@ _ASM_NAME = re.compile(r'\s*"([^"/\\]+)"\s*$')
 class Module:
     """The Go module of one build context, read once and asked per main package. ``files`` are
     the context's paths as the build sees them (after .dockerignore), relative and "/"-separated;
-    ``read`` returns a file's text (decoded with ``errors="replace"``); ``symlinks`` are the paths
-    among them that are symbolic links. A file is read at most once, when a closure first needs it."""
+    ``read`` returns a file's text (decoded with ``errors="replace"``), and is asked for go.mod
+    and for the .go and .s files of the package folders a closure reaches, each at most once;
+    ``symlinks`` are the paths among ``files`` that are symbolic links. ``fallback`` is why no
+    closure of this context can be trusted ("" when they can): no go.mod, a go.mod this cannot
+    read, a go.work, a vendor folder, a replacement by a local folder."""
 
     def __init__(self, files: Iterable[str], read: Callable[[str], str], symlinks: Collection[str] = ()) -> None:
         self.all = tuple(sorted(set(files)))
@@ -656,7 +659,7 @@ class Module:
         self._linux: dict[tuple[str, str], tuple[frozenset[str], frozenset[str]]] = {}
         self._archs: dict[str, frozenset[str]] = {}
         self._trees: dict[str, tuple[str, ...]] = {}
-        self.go_mod, self.module, self.problem = self._load_go_mod()
+        self.go_mod, self.module, self.fallback = self._load_go_mod()
 
     def _load_go_mod(self) -> tuple[GoMod | None, str, str]:
         """(go.mod, the module path, why no closure can be trusted or "")."""
@@ -666,7 +669,7 @@ class Module:
         try:
             mod = parse_go_mod(text)
         except GoSourceError as e:
-            lax = re.search(r'^[ \t]*module[ \t]+"?([^\s"/][^\s"]*)"?[ \t]*(//.*)?$', text, re.M)
+            lax = re.search(r'^[ \t]*module[ \t]+"?([^\s"/(][^\s"]*)"?[ \t]*(//.*)?$', text, re.M)
             return None, lax[1] if lax else "", f"go.mod cannot be read: {e}"
         if "go.work" in self._by_folder["."]:
             return mod, mod.module, "go.work: a workspace can take packages from any folder"
@@ -711,10 +714,10 @@ class Module:
         main = posixpath.normpath(main_package or ".")
         problem = self._main_problem(main)
         if problem or not self.module:
-            return Needs(self.all, (), (), self.problem or problem)
+            return Needs(self.all, (), (), self.fallback or problem)
         packages = self._closure(main)
         files = self._files(packages)
-        why = (self.problem or next((p for f in packages for p in self._folder_info(f).problems), "")
+        why = (self.fallback or next((p for f in packages for p in self._folder_info(f).problems), "")
                or self._link_problem(files))
         return Needs(self.all if why else files, self._external(main, packages, archs), packages, why)
 
