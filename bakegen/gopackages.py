@@ -131,6 +131,10 @@ class GoMod:
 _MOD_PUNCT = "\n()[]{},"
 _GO_VERSION = re.compile(r"([1-9][0-9]*)\.(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))?([a-z]+[0-9]+)?")
 _TOOLCHAIN = re.compile(r"default$|go1($|\.)")
+# golang.org/x/mod/semver: vMAJOR[.MINOR[.PATCH[-PRERELEASE][+BUILD]]]
+_IDENT = r"(?:0|[1-9][0-9]*|[0-9]*[A-Za-z-][0-9A-Za-z-]*)"
+_SEMVER = re.compile(rf"v(?:0|[1-9][0-9]*)(?:\.(?:0|[1-9][0-9]*)(?:\.(?:0|[1-9][0-9]*)(?:-{_IDENT}(?:\.{_IDENT})*)?"
+                     r"(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?)?)?")
 _BLOCK_VERBS = frozenset({"module", "godebug", "require", "exclude", "replace", "retract", "tool", "ignore"})
 
 
@@ -225,6 +229,27 @@ def _mod_string(t: _Tok) -> str:
     return t.text
 
 
+def _version(t: _Tok, verb: str) -> str:
+    """modfile.parseVersion without a fixer: a semantic version (``v1.2`` too: Go canonicalizes
+    it). The /vN suffix of the module path against the version's major is not checked."""
+    value = _mod_string(t)
+    if not _SEMVER.fullmatch(value):
+        raise GoSourceError(f"{verb}: version {value!r} invalid: must be of the form v1.2.3", t.line)
+    return value
+
+
+def _retract(args: list[_Tok], line: int) -> None:
+    """modfile.parseVersionInterval: ``v1.2.3`` or ``[v1.2.3, v1.4.0]``, nothing after."""
+    kinds = [a.kind for a in args]
+    if kinds == ["word"]:
+        _version(args[0], "retract")
+    elif kinds == ["[", "word", ",", "word", "]"]:
+        _version(args[1], "retract")
+        _version(args[3], "retract")
+    else:
+        raise GoSourceError("retract: expected a version or an interval [v1.2.3, v1.4.0]", line)
+
+
 def is_directory_path(path: str) -> bool:
     """modfile.IsDirectoryPath: a replacement that is a folder, not a module."""
     return (path in (".", "..") or path.startswith(("./", ".\\", "../", "..\\", "/", "\\"))
@@ -236,6 +261,7 @@ def _replace(args: list[_Tok], line: int) -> Replace:
     if not arrow + 2 <= len(args) <= arrow + 3 or args[arrow].text != "=>":
         raise GoSourceError("usage: replace module/path [v1.2.3] => other/module v1.4 or => ../local/directory", line)
     old = _mod_string(args[0])
+    old_version = _version(args[1], "replace") if arrow == 2 else ""
     new = _mod_string(args[arrow + 1])
     local = is_directory_path(new)
     if len(args) == arrow + 2 and not local:
@@ -243,8 +269,8 @@ def _replace(args: list[_Tok], line: int) -> Replace:
                             "with . or ..)", line)
     if len(args) == arrow + 3 and local:
         raise GoSourceError(f"replacement module directory path {new!r} cannot have version", line)
-    return Replace(old, args[1].text if arrow == 2 else "", new,
-                   args[arrow + 2].text if len(args) == arrow + 3 else "", local and len(args) == arrow + 2)
+    new_version = _version(args[arrow + 2], "replace") if len(args) == arrow + 3 else ""
+    return Replace(old, old_version, new, new_version, local and not new_version)
 
 
 def parse_go_mod(text: str) -> GoMod:
@@ -252,8 +278,11 @@ def parse_go_mod(text: str) -> GoMod:
     directives it knows (module, go, toolchain, godebug, require, exclude, replace, retract, tool,
     ignore), one per line or in a ``verb (`` ... ``)`` block, ``//`` comments, quoted paths.
     GoSourceError wherever Go refuses the file (an unknown directive, ``/* */``, a raw string as a
-    path, a bad go version, a repeated module line, a replacement without version that is not a
-    folder...) or has no module line; versions of require, exclude and retract are not checked."""
+    path, a bad go version, a version that is not semantic, a repeated module line, a replacement
+    without version that is not a folder...) or has no module line. Not checked: a module path's
+    syntax and its /vN suffix against its versions (Go refuses those: the build fails anyway).
+    ``replaces`` are as written; Go keeps the last of those that replace one module version, and
+    refuses the build where they differ."""
     found: dict[str, str] = {}
     replaces: list[Replace] = []
     for row in _mod_lines(text.removeprefix("\ufeff")):
@@ -275,12 +304,15 @@ def parse_go_mod(text: str) -> GoMod:
             if len(args) != 2:
                 raise GoSourceError(f"usage: {verb} module/path v1.2.3", line)
             _mod_string(args[0])
+            _version(args[1], verb)
         elif verb in ("tool", "ignore", "godebug"):
             if len(args) != 1 or (verb == "godebug" and ("=" not in args[0].text or
                                                          any(q in args[0].text for q in "\"`',"))):
                 raise GoSourceError(f"{verb} directive expects exactly one argument", line)
             _mod_string(args[0])
-        elif verb != "retract":
+        elif verb == "retract":
+            _retract(args, line)
+        else:
             raise GoSourceError(f"unknown directive: {verb}", line)
     if "module" not in found:
         raise GoSourceError("no module directive", 1)
