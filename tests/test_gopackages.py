@@ -743,10 +743,12 @@ TREES = int(os.environ.get("BAKEGEN_GO_TREES", "24"))
 @needs_go
 @pytest.mark.parametrize("seed", range(TREES))
 def test_closures_agree_with_go_list(tmp_path, go_env, seed):
-    """For each main package of a random module and each of linux/amd64 and linux/arm64: every
-    module package in `go list`'s closure is among ``packages``, every file of its folder and each
-    file it embeds among ``files``; ``external`` holds every import of those packages from outside
-    the module, and (where every constraint is one this knows the truth of) nothing else."""
+    """For each main package X of a random module, with L(a) the module packages of `go list -deps`
+    for X on linux/a and I(a) the imports from outside the module of L(a)'s packages (their
+    ``Imports``: compiled files only), for a in amd64 and arm64 and ``n = needs(X, (amd64, arm64))``:
+    the folder of each package of L(a) is in ``n.packages``, every file directly in it and each of
+    its ``EmbedFiles`` in ``n.files``; I(amd64) | I(arm64) <= ``n.external``, and == where every
+    build constraint of the tree has a truth this knows (even seeds: ``exact``); no fallback."""
     rng = random.Random(seed)
     exact = seed % 2 == 0
     files, mains = random_tree(rng, exact)
