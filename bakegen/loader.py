@@ -78,6 +78,16 @@ def read_text(path: Path, shown: str | None = None) -> str | None:
         raise BakegenError(f"not UTF-8 text (byte 0x{data[e.start]:02x})", f"{where}:{line}") from None
 
 
+def read_source(path: Path) -> str:
+    """A source file's text for reading its imports: a byte that is not UTF-8 as U+FFFD (the Go
+    parser's reading of it does not matter: a file it cannot parse counts whole); "" when it is
+    gone or cannot be read."""
+    try:
+        return Path(path).read_bytes().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
 class Folder(NamedTuple):
     path: Path
     shown: str  # the folder's name in the bake file and in messages
@@ -440,84 +450,6 @@ def _on_disk(path: Path) -> tuple[str, str]:
         return "120000", "sha256:" + hashlib.sha256(os.fsencode(os.readlink(path))).hexdigest()
     mode = "100755" if path.stat().st_mode & 0o111 else "100644"
     return mode, "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-_GO_SUFFIX = re.compile(r"_(aix|android|darwin|dragonfly|freebsd|illumos|ios|js|netbsd|openbsd|plan9|solaris|wasip1|"
-                        r"windows)(_[a-z0-9]+)?\.go$|_test\.go$")
-_GO_BUILD = re.compile(r"^//go:build (.+)$", re.M)
-_IMPORTS = re.compile(r'^import\s*\((.*?)^\)|^import\s+(?:[\w.]+\s+)?"([^"]+)"', re.M | re.S)
-_QUOTED = re.compile(r'^\s*(?:[\w.]+\s+)?"([^"]+)"', re.M)
-_LINUX_TAGS = {"linux", "unix", "netgo", "osusergo", "gc"}
-_LINUX_PREFIXES = ("go1.", "amd64", "arm", "386", "ppc64", "s390x", "riscv64", "mips", "loong64")
-
-
-def _for_linux(constraint: str) -> bool:
-    """A ``//go:build`` expression on Linux (any architecture counts: the packages are built for
-    each target later); an expression this cannot read counts as true. Read, never evaluated."""
-    tokens = re.findall(r"&&|\|\||[()!]|[A-Za-z0-9_.]+|\S", constraint) + [""]
-    at = 0
-
-    def take(token: str) -> bool:
-        nonlocal at
-        if tokens[at] != token:
-            return False
-        at += 1
-        return True
-
-    def unary() -> bool:
-        nonlocal at
-        if take("!"):
-            return not unary()
-        if take("("):
-            value = either()
-            if not take(")"):
-                raise ValueError(constraint)
-            return value
-        word = tokens[at]
-        if not re.fullmatch(r"[A-Za-z0-9_.]+", word):
-            raise ValueError(constraint)
-        at += 1
-        return word in _LINUX_TAGS or word.startswith(_LINUX_PREFIXES)
-
-    def both() -> bool:
-        value = unary()
-        while take("&&"):
-            value = unary() and value
-        return value
-
-    def either() -> bool:
-        value = both()
-        while take("||"):
-            value = both() or value
-        return value
-
-    try:
-        value = either()
-    except ValueError:
-        return True
-    return value if tokens[at] == "" else True
-
-
-def go_deps(context: Path, files: Sequence[File]) -> tuple[str, ...]:
-    """The packages an app's Go source imports from outside its module, the standard library's
-    included (from the files its build sees, not tests, not for other systems): what its
-    Dockerfile compiles in a layer of its own."""
-    text = read_text(context / "go.mod") or ""
-    found_module = re.search(r"^module\s+(\S+)", text, re.M)
-    module = found_module[1] if found_module else "\0"
-    found = set()
-    for f in files:
-        if not f.path.endswith(".go") or _GO_SUFFIX.search(f.path) or {"testdata", "vendor"} & set(f.path.split("/")):
-            continue
-        source = read_text(context / f.path) or ""
-        build = _GO_BUILD.search(source.split("\npackage ", 1)[0])
-        if build and not _for_linux(build[1]):
-            continue
-        for block, single in _IMPORTS.findall(source.split("\nfunc ", 1)[0]):
-            for path in _QUOTED.findall(block) if block else [single]:
-                if path != "C" and not (path == module or path.startswith(module + "/")):
-                    found.add(path)
-    return tuple(sorted(found))
 
 
 def folder_files(folder: Path) -> dict[str, str]:

@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from . import buildx, gitmeta, keys, loader, render
+from . import buildx, gitmeta, gopackages, keys, loader, render
 from .errors import BakegenError
 from .keys import File
 from .meta import plan_meta
-from .model import Answer, App, BakeFile, Definitions, GitMeta, GitState, Listing, Stamp, Target
+from .model import Answer, App, AppDockerfile, BakeFile, Definitions, GitMeta, GitState, Listing, Stamp, Target
 from .plan import Choice, Overrides, apply_overrides, plan
 from .tags import app_version, check_registry
 
@@ -99,6 +99,7 @@ class Sources:
         self._listings: dict[Path, Listing] = {}
         self._hashes: dict[Path, tuple[str, str]] = {}
         self._files: dict[str, list[File] | None] = {}
+        self._go: dict[str, gopackages.Module] = {}
 
     def _top(self, folder: Path) -> Path | None:
         for top in self._listings:  # inside a work tree already listed, unless a repository of its own is between
@@ -130,6 +131,16 @@ class Sources:
         return self._files[folder]
 
 
+    def go(self, folder: str, files: list[File]) -> gopackages.Module:
+        """The Go module of a build context (``files``: what the build sees), each file parsed at
+        most once, whatever the number of apps built from it."""
+        if folder not in self._go:
+            self._go[folder] = gopackages.Module([f.path for f in files],
+                                                 lambda path: loader.read_source(self.cwd / folder / path),
+                                                 [f.path for f in files if f.mode == "120000"])
+        return self._go[folder]
+
+
 class Inputs(NamedTuple):
     """What one target's image is built from, read from disk and git (its content key's inputs
     but the bases)."""
@@ -142,12 +153,28 @@ class Inputs(NamedTuple):
     unknown: str  # why its files cannot be known ("": they can)
 
 
-def _app_scope(sources: Sources, t: Target, files: list[File], app: App) -> tuple[list[File], str, tuple[str, ...]]:
-    """(the context's files an app's image depends on, why, GO_DEPS). A generated Dockerfile
-    copies into the image only the binary and the config: the files its main package's build can
-    read (``gopackages``) and the config's; anything else of the context cannot change it."""
-    deps = loader.go_deps(sources.cwd / t.context, files)
-    return files, "every file of the context", deps
+def _goarchs(t: Target) -> list[str]:
+    return [p.split("/")[1] for p in t.platforms]
+
+
+def _app_scope(sources: Sources, t: Target, files: list[File], d: AppDockerfile) -> tuple[list[File], str,
+                                                                                          tuple[str, ...]]:
+    """(the context's files an app's image depends on, which and why, GO_DEPS). A generated
+    Dockerfile puts into the image only the binary and the config: the files its main package's
+    build can read (``gopackages``: its package and the module's packages it imports, go.mod,
+    go.sum) and the config files it copies; nothing else of the context can change it. Where the
+    imports cannot be followed, every file counts."""
+    needs = sources.go(t.context, files).needs(d.main_package, _goarchs(t))
+    if needs.fallback:
+        return files, f"every file of the context ({needs.fallback})", needs.external
+    (stage,) = [e for e in d.envs if e.env == t.env]
+    copies = [*d.copies, *stage.copies]
+    wanted = set(needs.files)
+    kept = [f for f in files if f.path in wanted or any(f.path == c or f.path.startswith(c + "/") for c in copies)]
+    main = "./" + ("" if d.main_package == "." else d.main_package)
+    count = len(needs.packages)
+    return kept, (f"what {main} builds from ({count} package{'s' if count != 1 else ''} of its module and its go.mod) "
+                  f"and the config it copies ({', '.join(copies) or 'none'})"), needs.external
 
 
 def inputs(c: Choices, defs: Definitions, b: BakeFile, sources: Sources | None = None) -> dict[str, Inputs]:
@@ -170,9 +197,11 @@ def inputs(c: Choices, defs: Definitions, b: BakeFile, sources: Sources | None =
         scope, deps = "every file of the context", tuple[str, ...]()
         image = defs.image(t.image)
         if files is not None and isinstance(image, App):
-            files, scope, deps = _app_scope(sources, t, files, image) if t.inherits else \
-                (files, "every file of the context (its own Dockerfile may copy any)",
-                 loader.go_deps(c.cwd / t.context, files))
+            if t.inherits:
+                files, scope, deps = _app_scope(sources, t, files, b.dockerfiles[t.inherits])
+            else:
+                scope = "every file of the context (its own Dockerfile may copy any)"
+                deps = sources.go(t.context, files).needs(image.main_package, _goarchs(t)).external
         out[t.name] = Inputs(files or [], {n: f for n, f in folders.items() if f is not None}, dockerfile or "",
                              scope, deps, unknown)
     return out

@@ -302,7 +302,6 @@ def test_go_deps_are_what_the_build_imports_from_outside_the_module(tmp_path):
     """GO_DEPS (the deps stage compiles them) come from the files the build sees: no tests, no
     files for another system, no testdata or vendor, not the module's own packages, not cgo's "C";
     a build constraint that cannot be read counts as true (the deps stage never fails a build)."""
-    from bakegen.loader import go_deps
     from bakegen.pipeline import Sources
 
     files = {
@@ -327,6 +326,8 @@ def test_go_deps_are_what_the_build_imports_from_outside_the_module(tmp_path):
         (tmp_path / name).write_text(text)
     Repo(tmp_path).commit()
     (tmp_path / "untracked.go").write_text('package main\n\nimport "example.org/untracked"\n')  # the build sends it
-    assert go_deps(tmp_path, Sources(tmp_path).files(".")) == (
+    sources = Sources(tmp_path)
+    files = sources.files(".")
+    assert sources.go(".", files).needs(".", ["amd64", "arm64"]).external == (
         "embed", "example.org/unreadable/constraint", "example.org/untracked", "fmt", "github.com/a/b", "github.com/dot/imported",
         "golang.org/x/sys/unix", "log/slog")
