@@ -72,10 +72,12 @@ def imported(log: str) -> list[str]:
     return [ref.rsplit(":", 1)[1] for ref in re.findall(r"importing cache manifest from (\S+)", log)]
 
 
-def cached_steps(log: str) -> set[str]:
-    """The Dockerfile steps (``[stage n/m] ...`` titles) bake did not run: CACHED."""
+def ran_steps(log: str) -> set[str]:
+    """The Dockerfile steps (``[stage n/m]``) bake ran: their commands printed (every RUN of the
+    generated Dockerfile traces with ``set -x``). A step taken from the local or the registry
+    cache prints nothing of its own: CACHED, or DONE once its layer is fetched."""
     titles = dict(re.findall(r"^#(\d+) \[(?:[^\]]*?\s)?([a-z-]+ \d+/\d+)\]", log, re.M))
-    return {titles[n] for n in re.findall(r"^#(\d+) CACHED$", log, re.M) if n in titles}
+    return {titles[n] for n in re.findall(r"^#(\d+) \d+\.\d+ ", log, re.M) if n in titles}
 
 
 def ci_main(repo: Path) -> tuple[dict, str]:
@@ -128,7 +130,7 @@ def test_a_laptop_push_then_main_then_a_branch_on_an_empty_builder_starts_from_m
     one_line(svc, "handler.go", "feature/one")
     doc, log = metadata(svc, "--ci", "--cache", "--push")
     assert built(doc) == {"svc-dev"} and imported(log) == ["cache-svc-main"]
-    assert {"modules 2/3", "deps 1/1"} <= cached_steps(log), cached_steps(log)
+    assert ran_steps(log) == {"builder 3/3"}, ran_steps(log)  # the app's compile, and nothing before it
     assert "cache-svc-feature-one" in tags("dev/svc-bakegen")
 
 
@@ -147,7 +149,7 @@ def test_after_the_caches_are_deleted_main_brings_them_back(bases, tmp_path):
     one_line(svc, "main.go", "fix/two")
     doc, log = metadata(svc, "--ci", "--cache", "--push")
     assert built(doc) == {"svc2"} and imported(log) == ["cache-svc2-main"]
-    assert {"modules 2/3", "deps 1/1"} <= cached_steps(log)
+    assert ran_steps(log) == {"builder 3/3"}, ran_steps(log)
 
 
 def test_a_branch_building_an_env_main_never_built_starts_from_the_apps_cache(bases, tmp_path):
@@ -167,7 +169,7 @@ def test_a_branch_building_an_env_main_never_built_starts_from_the_apps_cache(ba
     one_line(svc, "handler.go", "release/1.0")
     doc, log = metadata(svc, "--ci", "--cache", "--push")
     assert built(doc) == {"svc3-qa"} and imported(log) == ["cache-svc3-main"]
-    assert {"modules 2/3", "deps 1/1"} <= cached_steps(log)
+    assert ran_steps(log) == {"builder 3/3"}, ran_steps(log)
 
 
 # ------------------------------------------------------------------------------ issue 24: what tags say
@@ -221,6 +223,9 @@ def test_a_change_to_one_app_rebuilds_only_that_app(bases, tmp_path):
     r = subprocess.run([sys.executable, "-m", "bakegen", "init", "--app", "worker", "--env", "dev", "--go-version",
                         team.GO_LINE], cwd=svc, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+    image = svc / "bake/worker/image.hcl"
+    number = {"bullseye": 11, "bookworm": 12}[team.SUITE]  # the harness's Debian
+    image.write_text(re.sub(r"golang:debian[0-9]+", f"golang:debian{number}", image.read_text()))
     subprocess.run([sys.executable, "-m", "bakegen", "-o", "docker-bake.hcl"], cwd=svc, check=True, capture_output=True)
     team.commit(svc, "a second app")
     first, _ = metadata(svc, "--push")
