@@ -17,18 +17,28 @@ IMAGE_FILE = "image.hcl"
 NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 
 
-_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# One token of a definition string that fill() reads: an escaped brace ("{{", "}}"), a placeholder,
+# or text that is never a placeholder: "${...}" and "%{...}" (HCL's templates, which a definition
+# holds written as "$${" and "%%{"), taken verbatim up to their "}" unless the brace is escaped.
+_FILL_TOKEN = re.compile(r"(\{\{)|(\}\})|\{([A-Za-z_][A-Za-z0-9_]*)\}|([$%]\{(?!\{)[^}]*\}?)")
 
 
 def fill(text: str, key: str, where: str | None, **fields: str) -> str:
-    """``text`` (a definition's ``key``) with its ``{field}``s filled in; any other ``{name}`` is
-    an error naming the ones ``key`` knows."""
+    """``text`` (a definition's ``key``) with its ``{field}``s filled in and ``{{``, ``}}`` read as
+    a literal ``{``, ``}`` (as Python's format does); ``${...}`` and ``%{...}`` are kept as they
+    are, and so is a brace that is neither. Any other ``{name}`` is an error naming the ones
+    ``key`` knows and the escape."""
     def one(m: re.Match[str]) -> str:
-        if m[1] not in fields:
+        if m[1] or m[2]:
+            return m[0][0]
+        if m[4]:
+            return m[4]
+        if m[3] not in fields:
             known = ", ".join(f"{{{f}}}" for f in fields) or "none"
-            raise BakegenError(f'{key} "{text}": unknown placeholder {m[0]}; known here: {known}', where)
-        return fields[m[1]]
-    return _PLACEHOLDER.sub(one, text)
+            raise BakegenError(f'{key} "{text}": unknown placeholder {m[0]}; known here: {known} '
+                               f"(write {{{m[0]}}} for the text {m[0]})", where)
+        return fields[m[3]]
+    return _FILL_TOKEN.sub(one, text)
 
 
 def check_name(name: str, what: str, where: str | None) -> str:
