@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from . import __version__
-from .commands import CONTEXT, OUTPUT, choices, given, options
+from .commands import CONTEXT, OUTPUT, Before, choices, options
 from .commands.bake import bake_cmd
 from .commands.builder import builder_cmd
 from .commands.generate import generate
@@ -44,25 +44,25 @@ _FILE = click.Path(dir_okay=False, path_type=Path)
 @click.option("-o", "--output", type=_FILE, help="Write to FILE (atomically).")
 @click.option("--check", "check_file", metavar="FILE", type=_FILE,
               help="Exit 0 if FILE is what bakegen would write, else 1 with a unified diff.")
-@click.option("--format", "fmt", type=click.Choice(["hcl", "json"]), default="hcl", show_default=True,
-              help="hcl (docker-bake.hcl) or json (docker-bake.json); bake reads both.")
+@options("fmt")
 @click.pass_context
-def cli(ctx: click.Context, /, output: Path | None, check_file: Path | None, fmt: str, **params: Any) -> int | None:
+def cli(ctx: click.Context, /, output: Path | None, check_file: Path | None, **params: Any) -> int | None:
     """Generate docker-bake.hcl for Go toolchain, runtime and app images from their definitions.
 
     With no command, prints the bake file to commit. Its per-commit values come from `bakegen meta`.
     """
     if output and check_file:
         raise click.UsageError("-o and --check exclude each other")
-    c = choices(ctx, params, json=fmt == "json")
-    ctx.obj = given(ctx, params)  # for the command after the options
+    c = choices(ctx, params)
     if ctx.invoked_subcommand is None:
         return generate(c, output, check_file)
+    # The options typed before the command's name: the command's own, or refused there.
+    ctx.obj = Before.of(ctx, params, generates=bool(output or check_file))
     if output or check_file:
         # `bakegen -o docker-bake.hcl meta -o meta.hcl`: both files from one process (make bake)
         if ctx.invoked_subcommand != "meta":
-            raise click.UsageError(f"-o and --check write or check the bake file: give them without a command "
-                                   f"or before meta, not before {ctx.invoked_subcommand}")
+            raise BakegenError(f"{'-o' if output else '--check'} does not apply to {ctx.invoked_subcommand}: it "
+                               "writes or checks the bake file, without a command or before meta")
         code = generate(c, output, check_file)
         if code:
             raise click.exceptions.Exit(code)
@@ -82,7 +82,11 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Exit as e:
         return int(e.exit_code)
     except click.ClickException as e:
-        e.show()
+        if isinstance(e, click.UsageError):  # one line, as every error: the command's --help has the rest
+            see = f" (see {e.ctx.command_path} --help)" if e.ctx else ""
+            click.echo(f"bakegen: error: {e.format_message()}{see}", err=True)
+        else:
+            e.show()
         return 2
     except (click.Abort, KeyboardInterrupt):
         click.echo("bakegen: aborted", err=True)
