@@ -265,7 +265,7 @@ def _image(name: str, kind: str, block: hcl.Block, *, folder: Path, shown: str, 
         v["dockerfile_args"], v["dockerfile_required_args"] = declared_args(text)
         v["dockerfile"] = posixpath.relpath(shown_file, context)
     if kind == "app":
-        _app_values(name, v, where, context_path, project.main_branches)
+        _app_values(name, v, where, (context_path, context), project.main_branches)
 
     def inherit(key: str, check: Any = None) -> Any:
         value = getattr(project, key) if v[key] is None else v[key]
@@ -277,10 +277,12 @@ def _image(name: str, kind: str, block: hcl.Block, *, folder: Path, shown: str, 
     return TYPES[kind](name=name, folder=shown, where=where, **v)
 
 
-def _app_values(name: str, v: dict[str, Any], where: dict[str, str], context: Path,
+def _app_values(name: str, v: dict[str, Any], where: dict[str, str], context: tuple[Path, str],
                 main_branches: tuple[str, ...]) -> None:
     """An app's envs and the defaults that depend on them, and the files of its context that
-    generation checks: each env's config file, go.mod, the main package's .go files."""
+    generation checks: each env's config file, go.mod (and go.sum), the main package's .go files.
+    ``context`` is its folder and its name in messages. A file the context's .dockerignore leaves
+    out of the build is an error here: the build would not see it."""
     v["envs"] = _envs(name, v, where)
     if v["latest_envs"] is None:
         v["latest_envs"] = tuple(e for e in v["envs"] if e in LATEST_ENVS)
@@ -294,13 +296,37 @@ def _app_values(name: str, v: dict[str, Any], where: dict[str, str], context: Pa
     v["env_branches"] = tuple((e, owned.get(e, ("*",) if i == 0 and not v["env_branches"] else
                                             () if v["env_branches"] else main_branches))
                               for i, e in enumerate(v["envs"]))
-    wanted = [posixpath.normpath(fill(v["config"], "config", where.get("config"), env=e, app=name))
-              for e in v["envs"] if v["config"]]
-    main = (context / v["main_package"]).resolve()
-    found = {c for c in [*wanted, "go.mod"] if (context / c).is_file()}
-    if main.is_dir() and main.is_relative_to(context):
-        found |= {p.relative_to(context).as_posix() for p in glob(main, "*.go")}
-    v["context_files"], v["context_present"] = frozenset(found), context.is_dir()
+    folder, shown = context
+    wanted = {posixpath.normpath(fill(v["config"], "config", where.get("config"), env=e, app=name)): e
+              for e in v["envs"] if v["config"]}
+    main = (folder / v["main_package"]).resolve()
+    found = {c for c in [*wanted, "go.mod", "go.sum"] if (folder / c).is_file()}
+    if main.is_dir() and main.is_relative_to(folder):
+        found |= {p.relative_to(folder).as_posix() for p in glob(main, "*.go")}
+    v["context_files"], v["context_present"] = frozenset(found), folder.is_dir()
+    text = read_text(folder / ".dockerignore", f"{shown}/.dockerignore") if v["context_present"] else None
+    patterns = dockerignore.parse(text, f"{shown}/.dockerignore") if text else ()
+    for path in sorted(found):
+        pattern = _hidden_by(patterns, path)
+        if pattern is None or path.endswith("_test.go"):
+            continue
+        env = wanted.get(path)
+        why, key = (f"env {env!r} needs it (config = {v['config']!r}): the image would start without it",
+                    "envs" if "envs" in where else "config") if env else \
+            ("the build needs the Go module", "context") if path == "go.mod" else \
+            ("the build verifies the modules with it", "context") if path == "go.sum" else \
+            ("the build compiles the main package from it", "main_package")
+        raise BakegenError(f"{shown}/{path} is left out of the build context by {pattern.where} "
+                           f"({'!' if pattern.exclusion else ''}{pattern.text}): {why}; change the .dockerignore",
+                           where.get(key, where["image"]))
+
+
+def _hidden_by(patterns: Sequence[dockerignore.Pattern], path: str) -> dockerignore.Pattern | None:
+    """The .dockerignore pattern that leaves ``path`` out of the build context (the last one that
+    turned it from sent to left out); None when the build sees it."""
+    if not dockerignore.excluded(patterns, path):
+        return None
+    return next(patterns[n] for n in range(len(patterns) - 1, -1, -1) if not dockerignore.excluded(patterns[:n], path))
 
 
 # ---------------------------------------------------------------- checksums
