@@ -44,8 +44,10 @@ from .schema import (
     PROJECT_KEYS,
     REQUIRED,
     Keys,
+    Plain,
     check_name,
     fill,
+    hcl_value,
 )
 from .tags import check_registry
 
@@ -152,8 +154,10 @@ def _apply(schema: Keys, body: hcl.Body, shown: str, what: str,
             continue  # `key = null` means unset, as bake reads it
         try:
             values[key] = schema[key][0](attr.expr.value, key)
+        except Plain as e:
+            raise BakegenError(str(e), at) from None
         except TypeError as e:
-            raise BakegenError(f"{e}, got {attr.expr.value!r}", at) from None
+            raise BakegenError(f"{e}, got {hcl_value(attr.expr.value)}", at) from None
         where[key] = at
     for key, (_, default) in schema.items():
         if key not in values:

@@ -4,6 +4,7 @@ applies it to what the HCL reader returns."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -45,6 +46,31 @@ def check_name(name: str, what: str, where: str | None) -> str:
     if not NAME.fullmatch(name):
         raise BakegenError(f'{what} "{name}" must be lower-case letters, digits, "-" and "_"', where)
     return name
+
+
+class Plain(TypeError):
+    """A wrong type whose message says everything, the value included."""
+
+
+def hcl_value(v: Any) -> str:
+    """A value as a definition writes it (``["dev", "prd"]``, ``true``), for messages."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if v is None:
+        return "null"
+    if isinstance(v, list):
+        return "[" + ", ".join(map(hcl_value, v)) + "]"
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{k} = {hcl_value(x)}" for k, x in v.items()) + " }" if v else "{}"
+    return json.dumps(v, ensure_ascii=False) if isinstance(v, str) else str(v)
+
+
+def as_env(v: Any, key: str) -> str:
+    """``env``: the one env of an app with one env."""
+    if isinstance(v, list):
+        raise Plain(f"env = {hcl_value(v)}: env names one env, as a string (env = \"dev\"); for a list of envs, "
+                    f"write envs = {hcl_value(v)}")
+    return as_str(v, key)
 
 
 def as_str(v: Any, key: str) -> str:
@@ -156,7 +182,7 @@ KIND_KEYS: dict[str, Keys] = {
     },
     "app": {
         "dockerfile": (as_str, None),  # None: the Dockerfile bakegen generates (in the bake file)
-        "env": (as_str, None),
+        "env": (as_env, None),
         "envs": (as_strs, None),  # None: DEFAULT_ENVS
         "toolchain": (as_str, ""),
         "toolchain_version": (as_str, ""),

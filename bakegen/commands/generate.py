@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+import re
 from pathlib import Path
 
 import click
@@ -14,7 +15,7 @@ from ..checksums import LOCK_FILE
 from ..model import App, Definitions
 from ..output import write_atomic
 from ..pipeline import Choices
-from ..schema import IMAGE_FILE, PROJECT_FILE
+from ..schema import IMAGE_FILE, PROJECT_FILE, fill, hcl_value
 
 
 def emit(text: str, output: Path | None) -> None:
@@ -31,7 +32,7 @@ def generate(c: Choices, output: Path | None, check_file: Path | None) -> int:
     a file generation read is not in git (a clean clone would generate something else, or fail)."""
     defs = pipeline.load(c)
     bake = pipeline.bake(c, defs)
-    for w in bake.warnings:
+    for w in [*bake.warnings, *_unlisted_envs(c, defs)]:
         click.echo(f"bakegen: {w}", err=True)
     notice = pipeline.check_location(c, bake, check_file or output)
     if notice:
@@ -116,3 +117,28 @@ def _untracked(c: Choices, defs: Definitions) -> list[tuple[str, str]]:
         out += [named for p, named in below.items() if (rel := p.relative_to(root).as_posix()) not in listed.tracked
                 and (rel in listed.unsure or rel.startswith(folders))]
     return sorted(out)
+
+
+def _unlisted_envs(c: Choices, defs: Definitions) -> list[str]:
+    """A warning per app whose context has config files (``config``'s pattern with ``{env}``) of
+    envs its definition does not list: a new ``etc/app_qa.yaml`` is not an env until ``envs`` says so."""
+    warnings = []
+    for app in defs.images:
+        if not isinstance(app, App) or "{env}" not in app.config or not app.context_present:
+            continue
+        parts = fill(app.config, "config", app.at("config"), env="\0", app=app.name).split("\0")
+        rule = re.compile("([a-z0-9][a-z0-9_-]*)".join(map(re.escape, parts)))
+        found = {}
+        for path in loader.glob(c.cwd / app.context, "*".join(parts)):
+            rel = path.relative_to(c.cwd / app.context).as_posix()
+            if (m := rule.fullmatch(rel)) and len(set(m.groups())) == 1 and m[1] not in app.envs:
+                found[m[1]] = f"{app.context}/{rel}"
+        if found:
+            envs = hcl_value([*app.envs, *sorted(found)])
+            said = (f'env = "{app.envs[0]}" ({app.at("env")}) is its one env' if "env" in app.where else
+                    f"envs ({app.at('envs')}) lists {', '.join(app.envs)}" if "envs" in app.where else
+                    f"its definition ({app.at('image')}) has no envs, so its one env is {app.envs[0]}")
+            are = "is the config" if len(found) == 1 else "are the configs"
+            warnings.append(f'warning: {", ".join(found.values())} {are} of no env of app "{app.name}": {said}; to '
+                            f'build {", ".join(sorted(found))} too, write envs = {envs}')
+    return warnings
