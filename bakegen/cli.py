@@ -1,5 +1,7 @@
 """The command line: the root command (the committed bake file) and the exit codes. Each other
-command is a module of ``bakegen.commands``.
+command is a module of ``bakegen.commands``, imported only when that command runs (or ``--help``
+lists it): generating the bake file imports no registry client, buildx wrapper or git runner of
+another command.
 
 Exit codes: 0 done; 1 ``--check`` found a stale file; 2 bad input or usage (one line on stderr);
 3 a bug in bakegen (one line; ``BAKEGEN_DEBUG=1`` shows the traceback); 130 interrupted.
@@ -10,6 +12,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +20,7 @@ import click
 
 from . import __version__
 from .commands import CONTEXT, OUTPUT, Before, choices, options
-from .commands.bake import bake_cmd
-from .commands.builder import builder_cmd
 from .commands.generate import generate
-from .commands.init import init_cmd
-from .commands.inspect import explain_cmd, graph_cmd, tags_cmd
-from .commands.lock import lock_cmd
-from .commands.meta import meta_cmd
 from .errors import BakegenError
 
 EXAMPLES = """\b
@@ -38,7 +35,68 @@ Examples:
 _FILE = click.Path(dir_okay=False, path_type=Path)
 
 
-@click.group(invoke_without_command=True, context_settings=CONTEXT, epilog=EXAMPLES)
+# Each command's module, imported when the command is looked up (static imports, so the layout
+# check sees every edge).
+def _bake() -> click.Command:
+    from .commands.bake import bake_cmd
+    return bake_cmd
+
+
+def _meta() -> click.Command:
+    from .commands.meta import meta_cmd
+    return meta_cmd
+
+
+def _tags() -> click.Command:
+    from .commands.inspect import tags_cmd
+    return tags_cmd
+
+
+def _graph() -> click.Command:
+    from .commands.inspect import graph_cmd
+    return graph_cmd
+
+
+def _explain() -> click.Command:
+    from .commands.inspect import explain_cmd
+    return explain_cmd
+
+
+def _builder() -> click.Command:
+    from .commands.builder import builder_cmd
+    return builder_cmd
+
+
+def _init() -> click.Command:
+    from .commands.init import init_cmd
+    return init_cmd
+
+
+def _lock() -> click.Command:
+    from .commands.lock import lock_cmd
+    return lock_cmd
+
+
+COMMANDS: dict[str, Callable[[], click.Command]] = {
+    "bake": _bake, "meta": _meta, "tags": _tags, "graph": _graph, "explain": _explain, "builder": _builder,
+    "init": _init, "lock": _lock,
+}
+
+
+class Commands(click.Group):
+    """The root command, whose subcommands (``COMMANDS``) are imported when looked up: the one a
+    run names, or every one for ``--help`` and shell completion (click's lazy group pattern)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in COMMANDS and cmd_name not in self.commands:
+            self.add_command(COMMANDS[cmd_name](), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=Commands, invoke_without_command=True, context_settings=CONTEXT, epilog=EXAMPLES)
 @click.version_option(__version__, "--version", prog_name="bakegen")
 @options(*OUTPUT)
 @click.option("-o", "--output", type=_FILE, help="Write to FILE (atomically).")
@@ -67,10 +125,6 @@ def cli(ctx: click.Context, /, output: Path | None, check_file: Path | None, **p
         if code:
             raise click.exceptions.Exit(code)
     return None
-
-
-for command in (bake_cmd, meta_cmd, tags_cmd, graph_cmd, explain_cmd, builder_cmd, init_cmd, lock_cmd):
-    cli.add_command(command)
 
 
 def main(argv: list[str] | None = None) -> int:
