@@ -8,20 +8,10 @@ import shutil
 import pytest
 from conftest import ROOT, Repo, run_bakegen
 from test_lock import RECORDED, Server, with_release
+from test_selection import SECOND_APP  # billing: envs dev and stage
 
 from bakegen.cli import main
 
-SECOND_APP = '''image "billing" {
-  kind        = "app"
-  repository  = "{env}/{app}"
-  description = "billing ({env})"
-  context     = "../../examples/repos/ci-demo-go"
-  envs        = ["dev", "stage"]
-  config      = ""
-  toolchain   = "golang-tools"
-  runtime     = "golang-runtime-static"
-}
-'''
 GIT = ["--branch", "b", "--commit", "c0ffee0"]
 # The root command's options, as typed before a command.
 TYPED = {
