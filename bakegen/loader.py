@@ -310,9 +310,9 @@ def _app_values(name: str, v: dict[str, Any], where: dict[str, str], context: tu
     v["context_files"], v["context_present"] = frozenset(found), folder.is_dir()
     text = read_text(folder / ".dockerignore", f"{shown}/.dockerignore") if v["context_present"] else None
     patterns = dockerignore.parse(text, f"{shown}/.dockerignore") if text else ()
-    for path in sorted(found):
+    for path in sorted(f for f in found if not f.endswith("_test.go")):  # tests are not built
         pattern = _hidden_by(patterns, path)
-        if pattern is None or path.endswith("_test.go"):
+        if pattern is None:
             continue
         env = wanted.get(path)
         why, key = (f"env {env!r} needs it (config = {v['config']!r}): the image would start without it",

@@ -61,8 +61,11 @@ def hcl_value(v: Any) -> str:
     if isinstance(v, list):
         return "[" + ", ".join(map(hcl_value, v)) + "]"
     if isinstance(v, dict):
-        return "{ " + ", ".join(f"{k} = {hcl_value(x)}" for k, x in v.items()) + " }" if v else "{}"
-    return json.dumps(v, ensure_ascii=False) if isinstance(v, str) else str(v)
+        keys = {k: k if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", k) else hcl_value(k) for k in v}
+        return "{ " + ", ".join(f"{keys[k]} = {hcl_value(x)}" for k, x in v.items()) + " }" if v else "{}"
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False).replace("${", "$${").replace("%{", "%%{")
+    return str(v)
 
 
 def as_env(v: Any, key: str) -> str:

@@ -259,3 +259,5 @@ def test_a_wrong_type_shows_the_value_as_the_definition_wrote_it(project):
     assert fails(project).endswith('extra_hosts must be a map of strings, got ["a", 1, null]')
     edit(project, TOOLS, 'extra_hosts = ["a", 1, null]', 'extra_hosts = { a = { b = true } }')
     assert fails(project).endswith("extra_hosts must be a string, got { a = { b = true } }")
+    edit(project, TOOLS, 'extra_hosts = { a = { b = true } }', 'extra_hosts = { "a.b" = ["$${x}"] }')
+    assert fails(project).endswith('extra_hosts must be a string, got { "a.b" = ["$${x}"] }')
