@@ -1,5 +1,7 @@
 """The command line: the root command (the committed bake file) and the exit codes. Each other
-command is a module of ``bakegen.commands``.
+command is a module of ``bakegen.commands``, imported only when that command runs (or ``--help``
+lists it): generating the bake file imports no registry client, buildx wrapper or git runner of
+another command.
 
 Exit codes: 0 done; 1 ``--check`` found a stale file; 2 bad input or usage (one line on stderr);
 3 a bug in bakegen (one line; ``BAKEGEN_DEBUG=1`` shows the traceback); 130 interrupted.
@@ -10,20 +12,15 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
 from . import __version__
-from .commands import CONTEXT, OUTPUT, choices, given, options
-from .commands.bake import bake_cmd
-from .commands.builder import builder_cmd
+from .commands import CONTEXT, OUTPUT, Before, choices, options
 from .commands.generate import generate
-from .commands.init import init_cmd
-from .commands.inspect import explain_cmd, graph_cmd, tags_cmd
-from .commands.lock import lock_cmd
-from .commands.meta import meta_cmd
 from .errors import BakegenError
 
 EXAMPLES = """\b
@@ -38,39 +35,96 @@ Examples:
 _FILE = click.Path(dir_okay=False, path_type=Path)
 
 
-@click.group(invoke_without_command=True, context_settings=CONTEXT, epilog=EXAMPLES)
+# Each command's module, imported when the command is looked up (static imports, so the layout
+# check sees every edge).
+def _bake() -> click.Command:
+    from .commands.bake import bake_cmd
+    return bake_cmd
+
+
+def _meta() -> click.Command:
+    from .commands.meta import meta_cmd
+    return meta_cmd
+
+
+def _tags() -> click.Command:
+    from .commands.inspect import tags_cmd
+    return tags_cmd
+
+
+def _graph() -> click.Command:
+    from .commands.inspect import graph_cmd
+    return graph_cmd
+
+
+def _explain() -> click.Command:
+    from .commands.inspect import explain_cmd
+    return explain_cmd
+
+
+def _builder() -> click.Command:
+    from .commands.builder import builder_cmd
+    return builder_cmd
+
+
+def _init() -> click.Command:
+    from .commands.init import init_cmd
+    return init_cmd
+
+
+def _lock() -> click.Command:
+    from .commands.lock import lock_cmd
+    return lock_cmd
+
+
+COMMANDS: dict[str, Callable[[], click.Command]] = {
+    "bake": _bake, "meta": _meta, "tags": _tags, "graph": _graph, "explain": _explain, "builder": _builder,
+    "init": _init, "lock": _lock,
+}
+
+
+class Commands(click.Group):
+    """The root command, whose subcommands (``COMMANDS``) are imported when looked up: the one a
+    run names, or every one for ``--help`` and shell completion (click's lazy group pattern)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in COMMANDS and cmd_name not in self.commands:
+            self.add_command(COMMANDS[cmd_name](), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=Commands, invoke_without_command=True, context_settings=CONTEXT, epilog=EXAMPLES)
 @click.version_option(__version__, "--version", prog_name="bakegen")
 @options(*OUTPUT)
 @click.option("-o", "--output", type=_FILE, help="Write to FILE (atomically).")
 @click.option("--check", "check_file", metavar="FILE", type=_FILE,
               help="Exit 0 if FILE is what bakegen would write, else 1 with a unified diff.")
-@click.option("--format", "fmt", type=click.Choice(["hcl", "json"]), default="hcl", show_default=True,
-              help="hcl (docker-bake.hcl) or json (docker-bake.json); bake reads both.")
+@options("fmt")
 @click.pass_context
-def cli(ctx: click.Context, /, output: Path | None, check_file: Path | None, fmt: str, **params: Any) -> int | None:
+def cli(ctx: click.Context, /, output: Path | None, check_file: Path | None, **params: Any) -> int | None:
     """Generate docker-bake.hcl for Go toolchain, runtime and app images from their definitions.
 
     With no command, prints the bake file to commit. Its per-commit values come from `bakegen meta`.
     """
     if output and check_file:
         raise click.UsageError("-o and --check exclude each other")
-    c = choices(ctx, params, json=fmt == "json")
-    ctx.obj = given(ctx, params)  # for the command after the options
+    c = choices(ctx, params)
     if ctx.invoked_subcommand is None:
         return generate(c, output, check_file)
+    # The options typed before the command's name: the command's own, or refused there.
+    ctx.obj = Before.of(ctx, params, generates=bool(output or check_file))
     if output or check_file:
         # `bakegen -o docker-bake.hcl meta -o meta.hcl`: both files from one process (make bake)
         if ctx.invoked_subcommand != "meta":
-            raise click.UsageError(f"-o and --check write or check the bake file: give them without a command "
-                                   f"or before meta, not before {ctx.invoked_subcommand}")
+            raise BakegenError(f"{'-o' if output else '--check'} does not apply to {ctx.invoked_subcommand}: it "
+                               "writes or checks the bake file, without a command or before meta")
         code = generate(c, output, check_file)
         if code:
             raise click.exceptions.Exit(code)
     return None
-
-
-for command in (bake_cmd, meta_cmd, tags_cmd, graph_cmd, explain_cmd, builder_cmd, init_cmd, lock_cmd):
-    cli.add_command(command)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,7 +136,11 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Exit as e:
         return int(e.exit_code)
     except click.ClickException as e:
-        e.show()
+        if isinstance(e, click.UsageError):  # one line, as every error: the command's --help has the rest
+            see = f" (see {e.ctx.command_path} --help)" if e.ctx else ""
+            click.echo(f"bakegen: error: {e.format_message()}{see}", err=True)
+        else:
+            e.show()
         return 2
     except (click.Abort, KeyboardInterrupt):
         click.echo("bakegen: aborted", err=True)

@@ -44,8 +44,10 @@ from .schema import (
     PROJECT_KEYS,
     REQUIRED,
     Keys,
+    Plain,
     check_name,
     fill,
+    hcl_value,
 )
 from .tags import check_registry
 
@@ -162,8 +164,10 @@ def _apply(schema: Keys, body: hcl.Body, shown: str, what: str,
             continue  # `key = null` means unset, as bake reads it
         try:
             values[key] = schema[key][0](attr.expr.value, key)
+        except Plain as e:
+            raise BakegenError(str(e), at) from None
         except TypeError as e:
-            raise BakegenError(f"{e}, got {attr.expr.value!r}", at) from None
+            raise BakegenError(f"{e}, got {hcl_value(attr.expr.value)}", at) from None
         where[key] = at
     for key, (_, default) in schema.items():
         if key not in values:
@@ -290,8 +294,10 @@ def _image(name: str, kind: str, block: hcl.Block, *, folder: Path, shown: str, 
 def _app_values(name: str, v: dict[str, Any], where: dict[str, str], context: Path, *, shown_context: str,
                 main_branches: tuple[str, ...]) -> None:
     """An app's envs and the defaults that depend on them, and what of its context generation
-    checks: each env's config file, go.mod and its ``go`` line, the main package's .go files and
-    those of ``cmd/<app>`` (the package an app of that name usually builds)."""
+    checks: each env's config file, go.mod (and go.sum) and its ``go`` line, the main package's
+    .go files and those of ``cmd/<app>`` (the package an app of that name usually builds). A file
+    the context's .dockerignore leaves out of the build is an error here: the build would not see
+    it."""
     v["envs"] = _envs(name, v, where)
     if v["latest_envs"] is None:
         v["latest_envs"] = tuple(e for e in v["envs"] if e in LATEST_ENVS)
@@ -305,16 +311,49 @@ def _app_values(name: str, v: dict[str, Any], where: dict[str, str], context: Pa
     v["env_branches"] = tuple((e, owned.get(e, ("*",) if i == 0 and not v["env_branches"] else
                                             () if v["env_branches"] else main_branches))
                               for i, e in enumerate(v["envs"]))
-    wanted = [posixpath.normpath(fill(v["config"], "config", where.get("config"), env=e, app=name))
-              for e in v["envs"] if v["config"]]
-    main = (context / v["main_package"]).resolve()
-    found = {c for c in [*wanted, "go.mod"] if (context / c).is_file()}
-    for folder in (main, context / "cmd" / name):
+    wanted = {posixpath.normpath(fill(v["config"], "config", where.get("config"), env=e, app=name)): e
+              for e in v["envs"] if v["config"]}
+    needed = {c for c in [*wanted, "go.mod", "go.sum"] if (context / c).is_file()}
+    found = set(needed)
+    for folder in ((context / v["main_package"]).resolve(), context / "cmd" / name):
         if folder.is_dir() and folder.resolve().is_relative_to(context):
-            found |= {p.relative_to(context).as_posix() for p in glob(folder, "*.go")}
+            go = {p.relative_to(context).as_posix() for p in glob(folder, "*.go")}
+            found |= go
+            if folder == (context / v["main_package"]).resolve():
+                needed |= go
     v["context_files"], v["context_present"] = frozenset(found), context.is_dir()
     mod = go_mod(context, shown_context)
     v["go_version"], v["go_version_at"] = (mod.go, mod.go_at) if mod else ("", "")
+    _check_sent(v, where, context, shown_context, wanted=wanted, found=needed)
+
+
+def _check_sent(v: dict[str, Any], where: dict[str, str], folder: Path, shown: str, *, wanted: dict[str, str],
+                found: set[str]) -> None:
+    """A file the build needs (``found``: configs, go.mod, go.sum, the main package's .go files)
+    that the context's .dockerignore leaves out is an error: the build would not see it."""
+    text = read_text(folder / ".dockerignore", f"{shown}/.dockerignore") if v["context_present"] else None
+    patterns = dockerignore.parse(text, f"{shown}/.dockerignore") if text else ()
+    for path in sorted(f for f in found if not f.endswith("_test.go")):  # tests are not built
+        pattern = _hidden_by(patterns, path)
+        if pattern is None:
+            continue
+        env = wanted.get(path)
+        why, key = (f"env {env!r} needs it (config = {v['config']!r}): the image would start without it",
+                    "envs" if "envs" in where else "config") if env else \
+            ("the build needs the Go module", "context") if path == "go.mod" else \
+            ("the build verifies the modules with it", "context") if path == "go.sum" else \
+            ("the build compiles the main package from it", "main_package")
+        raise BakegenError(f"{shown}/{path} is left out of the build context by {pattern.where} "
+                           f"({'!' if pattern.exclusion else ''}{pattern.text}): {why}; change the .dockerignore",
+                           where.get(key, where["image"]))
+
+
+def _hidden_by(patterns: Sequence[dockerignore.Pattern], path: str) -> dockerignore.Pattern | None:
+    """The .dockerignore pattern that leaves ``path`` out of the build context (the last one that
+    turned it from sent to left out); None when the build sees it."""
+    if not dockerignore.excluded(patterns, path):
+        return None
+    return next(patterns[n] for n in range(len(patterns) - 1, -1, -1) if not dockerignore.excluded(patterns[:n], path))
 
 
 # ---------------------------------------------------------------- checksums

@@ -16,15 +16,18 @@ import os
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from . import buildx, gitmeta, gopackages, keys, loader, render
+from . import keys, loader, render
 from .errors import BakegenError
 from .keys import File
 from .meta import plan_meta
 from .model import Answer, App, AppDockerfile, BakeFile, Definitions, GitMeta, GitState, Listing, Stamp, Target
 from .plan import Choice, Overrides, apply_overrides, plan
 from .tags import app_version, check_registry
+
+if TYPE_CHECKING:  # imported where they are used: generating the bake file needs none of them
+    from . import buildx, gopackages
 
 # Options that change the committed file, in the order the header's command names them.
 OUTPUT_OPTIONS = ("registry", "go_version", "app", "env", "registry_cache", "definitions")
@@ -73,6 +76,8 @@ SHALLOW_FIX = ("fetch the whole history (GitLab: GIT_DEPTH: \"0\"; GitHub: actio
 def git(c: Choices, defs: Definitions | None = None) -> GitMeta:
     """Branch, commit, stamps. A shallow clone is refused where it would change the result (base
     images' stamps come from history, release aliases from every tag), or deepened on request."""
+    from . import gitmeta
+
     g = gitmeta.read(c.repo or c.cwd, os.environ, branch=c.branch, commit=c.commit)
     if not g.shallow or g.repo is None:
         return g
@@ -107,6 +112,8 @@ class Sources:
                                                       if p != top and p.is_relative_to(top)):
                 return top
         if folder not in self._tops:
+            from . import gitmeta
+
             self._tops[folder] = gitmeta.top(folder)
         return self._tops[folder]
 
@@ -117,6 +124,8 @@ class Sources:
         if top is None:
             return None
         if top not in self._listings:
+            from . import gitmeta
+
             self._listings[top] = gitmeta.repo_listing(top)
         rel = folder.relative_to(top).as_posix()
         return self._listings[top].under("" if rel == "." else rel + "/")
@@ -135,6 +144,8 @@ class Sources:
         """The Go module of a build context (``files``: what the build sees), each file parsed at
         most once, whatever the number of apps built from it."""
         if folder not in self._go:
+            from . import gopackages
+
             self._go[folder] = gopackages.Module([f.path for f in files],
                                                  lambda path: loader.read_source(self.cwd / folder / path),
                                                  [f.path for f in files if f.mode == "120000"])
@@ -213,6 +224,8 @@ def builds(defs: Definitions, b: BakeFile, g: GitMeta, found: dict[str, Inputs],
     commit holds (changed, untracked, ignored but sent), which its tags then say; a base image's
     stamp is the last commit that changed its definition, the project settings or the lock file.
     A target whose files are unknown counts the whole work tree, as git status does."""
+    from . import gitmeta
+
     shared = [cwd / defs.project.file, cwd / defs.folder / "bakegen-lock.json"]
     out = {}
     for t in b.targets:
@@ -259,7 +272,10 @@ def content_keys(c: Choices, defs: Definitions, b: BakeFile, g: GitMeta, *,
     name = build_registry(defs, c)
     published = {x.name.name: x.name.resolve(name) for t in b.targets for x in t.contexts
                  if x.target is None and x.path is None}
-    registry = registry or buildx.Registry(loader.docker_config())
+    if registry is None:
+        from . import buildx
+
+        registry = buildx.Registry(loader.docker_config())
     asked = registry.inspect(dict.fromkeys(published.values(), ()))
     answers = {base: asked[ref] for base, ref in published.items()}
     bases = {base: a.digest for base, a in answers.items() if a.state == "found" and a.digest}

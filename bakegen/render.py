@@ -210,13 +210,14 @@ def render_template(env: jinja2.Environment, template: str, **context: Any) -> s
     return _render(env, template, **context)
 
 
-def diff(shown: str, actual: str | None, expected: str) -> str | None:
-    """None when ``actual`` (a file's text; None: missing) is ``expected``; else a unified diff to it."""
+def diff(shown: str, actual: str | None, expected: str, state: str = "committed") -> str | None:
+    """None when ``actual`` (a file's text; None: missing) is ``expected``; else a unified diff to it,
+    from the file as ``state`` says it is (committed, uncommitted changes, untracked, on disk)."""
     if actual == expected:
         return None
     import difflib
 
     lines = difflib.unified_diff(
         (actual or "").splitlines(keepends=True), expected.splitlines(keepends=True),
-        fromfile=f"{shown} (committed)" if actual is not None else f"{shown} (missing)", tofile=f"{shown} (bakegen)")
+        fromfile=f"{shown} ({state})" if actual is not None else f"{shown} (missing)", tofile=f"{shown} (bakegen)")
     return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)

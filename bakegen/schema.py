@@ -4,6 +4,7 @@ applies it to what the HCL reader returns."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -17,24 +18,62 @@ IMAGE_FILE = "image.hcl"
 NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 
 
-_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# One token of a definition string that fill() reads: an escaped brace ("{{", "}}"), a placeholder,
+# or text that is never a placeholder: "${...}" and "%{...}" (HCL's templates, which a definition
+# holds written as "$${" and "%%{"), taken verbatim up to their "}" unless the brace is escaped.
+_FILL_TOKEN = re.compile(r"(\{\{)|(\}\})|\{([A-Za-z_][A-Za-z0-9_]*)\}|([$%]\{(?!\{)[^}]*\}?)")
 
 
 def fill(text: str, key: str, where: str | None, **fields: str) -> str:
-    """``text`` (a definition's ``key``) with its ``{field}``s filled in; any other ``{name}`` is
-    an error naming the ones ``key`` knows."""
+    """``text`` (a definition's ``key``) with its ``{field}``s filled in and ``{{``, ``}}`` read as
+    a literal ``{``, ``}`` (as Python's format does); ``${...}`` and ``%{...}`` are kept as they
+    are, and so is a brace that is neither. Any other ``{name}`` is an error naming the ones
+    ``key`` knows and the escape."""
     def one(m: re.Match[str]) -> str:
-        if m[1] not in fields:
+        if m[1] or m[2]:
+            return m[0][0]
+        if m[4]:
+            return m[4]
+        if m[3] not in fields:
             known = ", ".join(f"{{{f}}}" for f in fields) or "none"
-            raise BakegenError(f'{key} "{text}": unknown placeholder {m[0]}; known here: {known}', where)
-        return fields[m[1]]
-    return _PLACEHOLDER.sub(one, text)
+            raise BakegenError(f'{key} "{text}": unknown placeholder {m[0]}; known here: {known} '
+                               f"(write {{{m[0]}}} for the text {m[0]})", where)
+        return fields[m[3]]
+    return _FILL_TOKEN.sub(one, text)
 
 
 def check_name(name: str, what: str, where: str | None) -> str:
     if not NAME.fullmatch(name):
         raise BakegenError(f'{what} "{name}" must be lower-case letters, digits, "-" and "_"', where)
     return name
+
+
+class Plain(TypeError):
+    """A wrong type whose message says everything, the value included."""
+
+
+def hcl_value(v: Any) -> str:
+    """A value as a definition writes it (``["dev", "prd"]``, ``true``), for messages."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if v is None:
+        return "null"
+    if isinstance(v, list):
+        return "[" + ", ".join(map(hcl_value, v)) + "]"
+    if isinstance(v, dict):
+        keys = {k: k if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", k) else hcl_value(k) for k in v}
+        return "{ " + ", ".join(f"{keys[k]} = {hcl_value(x)}" for k, x in v.items()) + " }" if v else "{}"
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False).replace("${", "$${").replace("%{", "%%{")
+    return str(v)
+
+
+def as_env(v: Any, key: str) -> str:
+    """``env``: the one env of an app with one env."""
+    if isinstance(v, list):
+        raise Plain(f"env = {hcl_value(v)}: env names one env, as a string (env = \"dev\"); for a list of envs, "
+                    f"write envs = {hcl_value(v)}")
+    return as_str(v, key)
 
 
 def as_str(v: Any, key: str) -> str:
@@ -146,7 +185,7 @@ KIND_KEYS: dict[str, Keys] = {
     },
     "app": {
         "dockerfile": (as_str, None),  # None: the Dockerfile bakegen generates (in the bake file)
-        "env": (as_str, None),
+        "env": (as_env, None),
         "envs": (as_strs, None),  # None: DEFAULT_ENVS
         "toolchain": (as_str, ""),
         "toolchain_version": (as_str, ""),

@@ -49,6 +49,8 @@ GITLAB_JOB_KEYWORDS = {
 
 # Options whose value changes the committed file (cli.OUTPUT_OPTIONS): a CI job that exports one
 # of these as BAKEGEN_* makes `bakegen --check` compare the committed file with a different one.
+# Every command, each module imported (the root command loads them only when one is named).
+COMMANDS = {name: cli.get_command(click.Context(cli), name) for name in cli.list_commands(click.Context(cli))}
 OUTPUT_ENVVARS = {p.envvar for p in cli.params
                   if isinstance(p, click.Option) and p.envvar and p.name in
                   ("registry", "go_version", "app", "env", "cache", "definitions")}
@@ -156,13 +158,13 @@ def check_invocation(args: list[str]) -> tuple[list[str], dict]:
                 info["check"] = value
             elif p.name == "output":
                 info["output"] = value
-        elif command is cli and a in cli.commands:
-            command = cli.commands[a]
+        elif command is cli and a in COMMANDS:
+            command = COMMANDS[a]
             info["command"] = a
             opts = option_names(command)
             parsed[command] = []
         elif command is cli:
-            problems.append(f'bakegen has no command "{a}"; its commands: {", ".join(sorted(cli.commands))}')
+            problems.append(f'bakegen has no command "{a}"; its commands: {", ".join(sorted(COMMANDS))}')
         else:
             parsed[command].append(a)
         i += 1
@@ -319,7 +321,7 @@ def test_shell_variables_in_bakegen_lines_are_defined():
 def test_no_output_changing_bakegen_variable_reaches_the_check():
     """BAKEGEN_ENV=prd in a job's environment would make `bakegen --check` fail on the default
     branch: the committed file is generated without it."""
-    bakegen_envvars = {v for c in [cli, *cli.commands.values()] for p in c.params
+    bakegen_envvars = {v for c in [cli, *COMMANDS.values()] for p in c.params
                        for v in ([p.envvar] if isinstance(getattr(p, "envvar", None), str) else getattr(p, "envvar", None) or [])}
     source_names = set(re.findall(r"BAKEGEN_[A-Z_]+", "".join(
         p.read_text(encoding="utf-8") for p in (ROOT / "bakegen").rglob("*.py"))))

@@ -62,7 +62,7 @@ def test_both_files_from_one_process(project, repo):
     r = run_bakegen("--check", "docker-bake.hcl", "meta", "-o", "meta2.hcl", cwd=repo.path)
     assert r.code == 1 and not (repo.path / "meta2.hcl").exists()
     r = run_bakegen("-o", "x.hcl", "tags", "base", cwd=repo.path)
-    assert r.code == 2 and "not before tags" in r.stderr
+    assert r.code == 2 and "-o does not apply to tags" in r.stderr
 
 
 def test_check_up_to_date_stale_and_error(project):

@@ -328,3 +328,51 @@ def test_a_published_toolchain_that_builds_the_module_passes(tmp_path, go_line, 
         edit(path, SVC, "  runtime   = ", f'  toolchain_version = "{stated}"\n  runtime   = ')
     r = run_bakegen(cwd=path)
     assert r.code == 0, r
+
+
+@pytest.mark.parametrize("envs_line, said", [
+    ("  envs   = [\"dev\", \"test\", \"prd\"]", "envs ({at}) lists dev, test, prd; to build qa too, write "
+     "envs = [\"dev\", \"test\", \"prd\", \"qa\"]"),
+    ("  env    = \"prd\"", "env = \"prd\" ({at}) is its one env; to build dev, qa, test too, write "
+     "envs = [\"prd\", \"dev\", \"qa\", \"test\"]"),
+])
+def test_a_config_file_of_an_env_the_definition_does_not_list_is_a_warning(project, envs_line, said):
+    edit(project, APP, '  envs   = ["dev", "test", "prd"]', envs_line)
+    etc = project / "examples/repos/ci-demo-go/etc"
+    (etc / "app_qa.yaml").write_text("env: qa\n")
+    (etc / "app_qa.yaml.orig").write_text("a backup: no config of the pattern\n")
+    r = run_bakegen(cwd=project)
+    assert r.code == 0 and "qa" not in r.stdout, r
+    at = f"{APP}:{line_of(project, APP, envs_line.strip())}"
+    files = ", ".join(f"examples/repos/ci-demo-go/etc/app_{e}.yaml" for e in
+                      (["qa"] if "envs" in envs_line else ["dev", "qa", "test"]))
+    are = "is the config" if "envs" in envs_line else "are the configs"
+    assert f'bakegen: warning: {files} {are} of no env of app "ci-demo-go": {said.format(at=at)}' in \
+        r.stderr.splitlines(), r.stderr
+
+
+def test_a_config_file_of_an_unlisted_env_without_envs(project):
+    edit(project, APP, '  envs   = ["dev", "test", "prd"]\n', "")
+    r = run_bakegen(cwd=project)
+    assert r.code == 0, r
+    at = f"{APP}:{line_of(project, APP, 'image ')}"
+    assert (f"its definition ({at}) has no envs, so its one env is dev; to build prd, test too, write "
+            'envs = ["dev", "prd", "test"]') in r.stderr, r.stderr
+
+
+def test_a_list_given_to_env_says_envs(project):
+    edit(project, APP, '  envs   = ["dev", "test", "prd"]', '  env    = ["dev", "prd"]')
+    assert fails(project) == (f"bakegen: error: {APP}:{line_of(project, APP, 'env    =')}: env = [\"dev\", \"prd\"]: "
+                              'env names one env, as a string (env = "dev"); for a list of envs, write '
+                              'envs = ["dev", "prd"]')
+
+
+def test_a_wrong_type_shows_the_value_as_the_definition_wrote_it(project):
+    edit(project, TOOLS, "pull       = true", 'pull       = "yes"')
+    assert fails(project).endswith('pull must be true or false, got "yes"')
+    edit(project, TOOLS, 'pull       = "yes"', 'pull       = true\n  extra_hosts = ["a", 1, null]')
+    assert fails(project).endswith('extra_hosts must be a map of strings, got ["a", 1, null]')
+    edit(project, TOOLS, 'extra_hosts = ["a", 1, null]', 'extra_hosts = { a = { b = true } }')
+    assert fails(project).endswith("extra_hosts must be a string, got { a = { b = true } }")
+    edit(project, TOOLS, 'extra_hosts = { a = { b = true } }', 'extra_hosts = { "a.b" = ["$${x}"] }')
+    assert fails(project).endswith('extra_hosts must be a string, got { "a.b" = ["$${x}"] }')

@@ -6,7 +6,7 @@ import click
 
 from .. import builder
 from ..buildx import run_each
-from . import CONTEXT
+from . import CONTEXT, inherited
 
 
 @click.command("builder", context_settings=CONTEXT, epilog="""\b
@@ -21,8 +21,11 @@ then: docker buildx bake --builder bakegen -f docker-bake.hcl -f meta.hcl
 @click.option("--namespace", default="buildkit", show_default=True, help="Kubernetes namespace (kubernetes driver).")
 @click.option("--dry-run", is_flag=True, help="Print the docker buildx commands, run nothing.")
 @click.argument("nodes", nargs=-1, metavar="ENDPOINT=PLATFORM[,PLATFORM]...")
-def builder_cmd(name: str, driver: str, namespace: str, dry_run: bool, nodes: tuple[str, ...]) -> int:
+@click.pass_context
+def builder_cmd(ctx: click.Context, /, *, name: str, driver: str, namespace: str, dry_run: bool,
+                nodes: tuple[str, ...]) -> int:
     """Create a multi-node buildx builder: one native node per platform, no emulation."""
+    inherited(ctx)  # it takes none of the root command's options
     cmds = builder.commands(name, [builder.parse_node(n) for n in nodes], driver, namespace)
     run_each(cmds, dry_run, click.echo)
     return 0

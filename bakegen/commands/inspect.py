@@ -11,9 +11,9 @@ from ..errors import BakegenError, did_you_mean
 from ..explain import content_key, explain
 from ..graph import dot, mermaid
 from ..model import BakeFile
-from . import CONTEXT, GIT, OUTPUT, choices, options
+from . import CONTEXT, GIT, choices, options
 
-SELECT = ("definitions", "registry", "go_version", "app", "env")  # what decides a target's tags
+SELECT = ("definitions", "registry", "go_version", "app", "env")  # the targets, and how their tags resolve
 
 
 def targets_named(bake: BakeFile, name: str) -> list[str]:
@@ -58,14 +58,15 @@ Examples:
   bakegen graph > docs/targets.mmd
   bakegen graph --format dot | dot -Tsvg > targets.svg
 """)
-@options(*OUTPUT)
-@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid", show_default=True)
+@options(*SELECT)
+@click.option("--format", "graph_format", type=click.Choice(["mermaid", "dot"]), default="mermaid",
+              show_default=True)
 @click.pass_context
-def graph_cmd(ctx: click.Context, /, fmt: str, **params: Any) -> int:
+def graph_cmd(ctx: click.Context, /, graph_format: str, **params: Any) -> int:
     """Print the targets and their target: links (build order) as Mermaid or DOT."""
     c = choices(ctx, params)
     defs = pipeline.load(c)
-    render = mermaid if fmt == "mermaid" else dot
+    render = mermaid if graph_format == "mermaid" else dot
     click.echo(render(pipeline.bake(c, defs), pipeline.build_registry(defs, c)), nl=False)
     return 0
 
