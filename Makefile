@@ -11,7 +11,7 @@
 #   make meta                                  .bakegen/meta.hcl, to run docker buildx bake by hand
 #   make lock / make upgrade                   refresh bake/bakegen-lock.json from go.dev
 #   make examples                              rewrite examples/repos/ with bakegen init
-#   make test / make lint / make bench / make bench-build / make release
+#   make test / make lint / make coverage / make bench / make bench-build / make release
 #   make builder NODES="ssh://a=linux/amd64 ssh://b=linux/arm64" [BUILDER_DRIVER=remote] [DRY_RUN=1]
 
 PYTHON   ?= python3
@@ -31,7 +31,7 @@ BUILDER_DRIVER ?= docker-container
 NODES    ?=
 DRY_RUN  ?=
 
-.PHONY: all install generate check meta bake bake-apps bake-base print load lock upgrade test lint bench bench-build \
+.PHONY: all install generate check meta bake bake-apps bake-base print load lock upgrade test lint bench bench-build coverage \
         examples release builder clean
 
 all: check
@@ -86,6 +86,14 @@ lint: $(BAKEGEN_DEP)
 
 bench: $(BAKEGEN_DEP)
 	$(VENV)/bin/python benchmarks/bench.py
+	$(VENV)/bin/python benchmarks/bench_apps.py
+
+# The fast tests' coverage of the modules that decide what a build does (subprocesses included).
+coverage: $(BAKEGEN_DEP)
+	rm -rf .coverage && mkdir .coverage
+	$(VENV)/bin/python -m coverage run -m pytest -q -m "not slow"
+	$(VENV)/bin/python -m coverage combine -q
+	$(VENV)/bin/python -m coverage report -m --include='bakegen/bakeplan.py,bakegen/registry.py,bakegen/keys.py,bakegen/commands/bake.py,bakegen/pipeline.py'
 
 bench-build: $(BAKEGEN_DEP)
 	$(VENV)/bin/python benchmarks/bench_build.py

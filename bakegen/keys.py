@@ -98,9 +98,3 @@ def tag(content_key: str) -> str:
     """The tag that names the image built from ``content_key`` in its internal repository."""
     return TAG_PREFIX + content_key[:40]
 
-
-def uncommitted(doc: Mapping[str, Any]) -> list[str]:
-    """The files of a key's inputs that git cannot vouch for (changed, untracked or ignored):
-    an image built from them is not what the commit builds."""
-    folders = [f"{name}/{f[0]}" for name, fs in doc["folders"].items() for f in fs if f[2].startswith("sha256:")]
-    return [f[0] for f in doc["context"] if f[2].startswith("sha256:")] + folders
