@@ -8,10 +8,10 @@ The command only asks the questions this module lists and carries the decision o
   (pushed only from ``main_branches``; elsewhere built to test, when they changed, not pushed); on
   a release tag, each app's ``latest_envs`` (or its first env), which get the release tags.
 - Reuse: a target whose content key names an image already in the registry (its key tag in the
-  internal repository, the key in its label for every platform the target builds, and the image
-  still in each repository its new tags go to) is not built: its new tags are pointed at that
-  image. Only when pushing, and never with ``--rebuild``. Any other answer builds, and the plan
-  says why.
+  internal repository, the key in that manifest's annotation, every platform the target builds
+  listed) is not built: its new tags are pointed at that image (the command builds it instead when
+  its repository will not take them: the image is gone from there). Only when pushing, and never
+  with ``--rebuild``. Any other answer builds, and the plan says why.
 - The rest is built; an app whose base is reused, or is a published image, takes that base by
   digest (``docker-image://...@sha256:``), so the base is neither rebuilt nor resolved again.
 - Caches: one registry cache per app (all its envs share one compile) or base image, per branch,
@@ -92,22 +92,24 @@ def owned(bake: BakeFile, defs: Definitions, git: GitState) -> tuple[list[str], 
 
 
 def reusable(pushed: Answer | None, content_key: str | None, platforms: Iterable[str]) -> str:
-    """"" when a registry answer is the image ``content_key`` names (its label carries the key on
-    every platform the target builds), else why it is not."""
+    """"" when a registry answer is the image ``content_key`` names, else why it is not: the
+    manifest its key tag names carries the key (an annotation, as bakegen pushes it: on the index
+    of a multi-platform image, on the image manifest of a single-platform one) and lists every
+    platform the target builds. One registry answer shows all of it."""
     if content_key is None:
         return "its inputs cannot be keyed"
     if pushed is None or pushed.state == "missing":
         return f"no image with its inputs is pushed yet ({TAG_PREFIX}{content_key[:12]}... not found)"
     if pushed.state != "found" or not pushed.digest.startswith("sha256:"):
         return f"the registry did not answer clearly: {pushed.why or 'no digest'}"
-    for p in platforms:
-        config = pushed.configs.get(p)
-        if config is None:
-            return f"the image pushed with its inputs has no {p}"
-        labels = (config.get("config") or {}).get("Labels") or {}
-        if labels.get(LABEL) != content_key:
-            return f"the image tagged {TAG_PREFIX}{content_key[:12]}... carries another key in its {p} label"
-    return ""
+    if pushed.annotations.get(LABEL) != content_key:
+        return f"the image tagged {TAG_PREFIX}{content_key[:12]}... carries " + \
+            ("another key" if LABEL in pushed.annotations else "no key annotation")
+    wanted = list(platforms)
+    if not pushed.platforms and len(wanted) > 1:
+        return f"the image pushed with its inputs is a single platform's, not {', '.join(wanted)}"
+    missing = [p for p in wanted if pushed.platforms and p not in pushed.platforms]
+    return f"the image pushed with its inputs has no {missing[0]}" if missing else ""
 
 
 # ---------------------------------------------------------------- the questions
@@ -152,40 +154,23 @@ def cache_refs(bake: BakeFile, defs: Definitions, names: Iterable[str], o: Optio
     return out
 
 
-def questions(bake: BakeFile, defs: Definitions, meta: BakeFile, selected: Sequence[str], *, registry: str,
-              o: Options) -> dict[str, tuple[str, ...]]:
-    """The registry questions of one run, all asked at once: each keyed target's key tag (with
-    the platforms whose labels count) when anything may be reused, and each selected target's
-    caches (does it exist) when caches are read or written."""
-    asked: dict[str, tuple[str, ...]] = {}
-    if o.push and not o.rebuild and not o.load:
-        for name, r in key_refs(meta, registry).items():
-            asked[r] = tuple(bake.target(name).platforms)  # type: ignore[union-attr]
-    if (o.cache_read or o.cache) and not o.load:
-        for refs in cache_refs(bake, defs, selected, o).values():
-            asked |= {r.resolve(registry): () for r in refs}
-    return asked
+def key_questions(meta: BakeFile, *, registry: str, o: Options) -> dict[str, tuple[str, ...]]:
+    """The first registry questions of a run (each one request): each keyed target's key tag,
+    when anything may be reused."""
+    if not o.push or o.rebuild or o.load:
+        return {}
+    return dict.fromkeys(key_refs(meta, registry).values(), ())
 
 
-def candidates(bake: BakeFile, meta: BakeFile, keys: Mapping[str, str | None], answers: Mapping[str, Answer],
-               registry: str) -> dict[str, str]:
-    """The targets whose key tag names their image (target -> its digest), before checking that
-    the image is still where its new tags go (``presence``)."""
-    refs = key_refs(meta, registry)
-    return {t.name: answers[refs[t.name]].digest for t in bake.targets if t.name in refs and t.name in keys
-            and not reusable(answers.get(refs[t.name]), keys[t.name], t.platforms)}
-
-
-def presence(meta: BakeFile, registry: str, found: Mapping[str, str]) -> dict[str, str]:
-    """For each target whose key tag names an image (``found``: target -> digest), each
-    repository its new tags go to, at that digest: the image must still be there to be tagged."""
-    out = {}
-    for name, digest in found.items():
-        t = meta.target(name)
-        assert t is not None
-        for path in dict.fromkeys(tag.path for tag in t.tags if not tag.tag.startswith(TAG_PREFIX)):
-            out[f"{name}\0{path}"] = Ref(path, digest=digest).resolve(registry)
-    return out
+def cache_questions(bake: BakeFile, defs: Definitions, first: Decision, *, registry: str,
+                    o: Options) -> dict[str, tuple[str, ...]]:
+    """The second: does each cache exist that the run reads (those of what ``first``, the decision
+    on the key tags' answers, builds) or may bring back (with ``--cache --push``, those of what it
+    reuses)."""
+    names = [*first.build] if o.cache_read and not o.load else []
+    if o.cache and o.push and not o.load:
+        names += [*first.reuse, *first.unchanged]
+    return {r.resolve(registry): () for refs in cache_refs(bake, defs, names, o).values() for r in refs}
 
 
 # ---------------------------------------------------------------- the decision
@@ -228,11 +213,6 @@ def _reasons(run: _Run, keys: Mapping[str, str | None], unknown: Mapping[str, st
             reason = f"its inputs cannot be keyed: {unknown.get(t.name, 'unknown')}"
         else:
             reason = reusable(run.answers.get(refs.get(t.name, "")), key, t.platforms)
-        if not reason:
-            where = presence(run.meta, run.registry, {t.name: run.answers[refs[t.name]].digest})
-            gone = [k.split("\0", 1)[1] for k, r in where.items()
-                    if run.answers.get(r, Answer("unsure")).state != "found"]
-            reason = f"its image is no longer in {gone[0]}" if gone else ""
         if o.load:
             why[t.name] = "--load builds for this machine"
         elif o.rebuild:

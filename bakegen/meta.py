@@ -71,6 +71,9 @@ def plan_meta(defs: Definitions, bake: BakeFile, git: GitMeta, builds: Mapping[s
             mt.tags = [*(mt.tags or t.tags), Ref(internal_repository(path), key_tag(content_key),
                                                  why="its content key: a build with the same inputs reuses this image")]
             mt.labels[LABEL] = Value(content_key, "the content key of its inputs (bakegen explain shows them)")
+            # ... and on the manifest its key tag names (an index's, for several platforms), where
+            # one registry answer shows it: bakegen bake reads it before it reuses the image
+            mt.annotations = [f"{'index' if len(t.platforms) > 1 else 'manifest'}:{LABEL}={content_key}"]
         mt.labels = dict(sorted(mt.labels.items()))
         mt.args = dict(sorted(mt.args.items()))
         targets.append(mt)

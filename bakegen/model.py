@@ -218,6 +218,7 @@ class Target:
     cache: Ref | None = None  # the registry cache ref: cache-from it, cache-to it with mode=max
     inherits: str = ""  # the target holding the generated Dockerfile ("_ci-demo-go")
     stage: str = ""  # the Dockerfile stage to build (bake's `target`)
+    annotations: list[str] = field(default_factory=list)  # bake's "index:k=v" / "manifest:k=v" (per build)
 
 
 class Variable(NamedTuple):
@@ -237,7 +238,10 @@ class BakeFile:
     dockerfiles: dict[str, AppDockerfile] = field(default_factory=dict)  # target name -> generated Dockerfile
 
     def target(self, name: str) -> Target | None:
-        return next((t for t in self.targets if t.name == name), None)
+        index = self.__dict__.get("_index")
+        if index is None or len(index) != len(self.targets):  # built once: every decision looks targets up
+            index = self.__dict__["_index"] = {t.name: t for t in self.targets}
+        return index.get(name)
 
 
 class GitState(NamedTuple):
@@ -307,3 +311,5 @@ class Answer(NamedTuple):
     digest: str = ""
     configs: Mapping[str, Mapping[str, Any]] = {}  # platform ("linux/amd64") -> image config
     why: str = ""
+    annotations: Mapping[str, str] = {}  # the annotations of the manifest the reference names (an index's)
+    platforms: tuple[str, ...] = ()  # an index's platforms ("linux/amd64"); () for a single image manifest

@@ -11,6 +11,7 @@ these steps plus their own options; nothing here knows about the command line.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import os
 import shlex
@@ -105,6 +106,7 @@ class Sources:
         self._hashes: dict[Path, tuple[str, str]] = {}
         self._files: dict[str, list[File] | None] = {}
         self._go: dict[str, gopackages.Module] = {}
+        self._sorted: dict[str, list[str]] = {}
 
     def _top(self, folder: Path) -> Path | None:
         for top in self._listings:  # inside a work tree already listed, unless a repository of its own is between
@@ -152,6 +154,21 @@ class Sources:
         return self._go[folder]
 
 
+    def copied(self, folder: str, files: list[File], copies: tuple[str, ...]) -> frozenset[str]:
+        """The files of a context that are ``copies`` (files or folders a Dockerfile copies) or
+        below them."""
+        if folder not in self._sorted:
+            self._sorted[folder] = sorted(f.path for f in files)
+        paths, found = self._sorted[folder], set()
+        for c in copies:
+            i = bisect.bisect_left(paths, c)
+            if i < len(paths) and paths[i] == c:
+                found.add(c)
+            # below c/: from "c/" up to "c0" ("0" follows "/"), not "c-x/..." (sorted between c and c/)
+            found.update(paths[bisect.bisect_left(paths, c + "/"):bisect.bisect_left(paths, c + "0")])
+        return frozenset(found)
+
+
 class Inputs(NamedTuple):
     """What one target's image is built from, read from disk and git (its content key's inputs
     but the bases)."""
@@ -179,9 +196,9 @@ def _app_scope(sources: Sources, t: Target, files: list[File], d: AppDockerfile)
     if needs.fallback:
         return files, f"every file of the context ({needs.fallback})", needs.external
     (stage,) = [e for e in d.envs if e.env == t.env]
-    copies = [*d.copies, *stage.copies]
-    wanted = set(needs.files)
-    kept = [f for f in files if f.path in wanted or any(f.path == c or f.path.startswith(c + "/") for c in copies)]
+    copies = (*d.copies, *stage.copies)
+    wanted = set(needs.files) | sources.copied(t.context, files, copies)
+    kept = [f for f in files if f.path in wanted]
     main = "./" + ("" if d.main_package == "." else d.main_package)
     count = len(needs.packages)
     return kept, (f"what {main} builds from ({count} package{'s' if count != 1 else ''} of its module and its go.mod) "

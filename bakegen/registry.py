@@ -417,6 +417,11 @@ class Client:
             return Answer("missing", why=f"{host}: no manifest {tag} in {repo} ({codes[0] if codes else 'HTTP 404'})")
         wanted = {platform_key(p): p for p in platforms}
         configs: dict[str, dict[str, Any]] = {}
+        raw = doc.get("annotations")
+        annotations = {str(k): v for k, v in raw.items() if isinstance(v, str)} if isinstance(raw, dict) else {}
+        listed = tuple(dict.fromkeys(p for m in doc["manifests"] if isinstance(m.get("platform"), dict)
+                                     and (p := _platform(m["platform"])) and p != "unknown/unknown")) \
+            if media in INDEXES else ()
         if media in IMAGES and wanted:
             config = self._config(host, repo, doc, deadline)
             platform = _platform(config)
@@ -440,7 +445,7 @@ class Client:
                 if child_media not in IMAGES:
                     raise Unsure(f"{host}: the {asked} entry of {tag} is not an image manifest")
                 configs[asked] = self._config(host, repo, child_doc, deadline)
-        return Answer("found", digest, configs)
+        return Answer("found", digest, configs, annotations=annotations, platforms=listed)
 
     def tag(self, source: str, tags: Sequence[str], deadline: Deadline) -> None:
         """Point ``tags`` (in ``source``'s repository) at the manifest ``source``

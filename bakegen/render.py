@@ -97,20 +97,8 @@ def validation_condition(v: Variable) -> str:
 # ---------------------------------------------------------------- the one target shape
 def shape(t: Target, *, per_build: bool = False) -> dict[str, Any]:
     """One target as bake's JSON, in the order the HCL file writes it; ``per_build``: only what
-    ``bakegen meta`` adds (tags, args, labels)."""
-    d: dict[str, Any] = {}
-    if not per_build:
-        d["description"] = template_escape(t.description)
-        if t.inherits:
-            d["inherits"] = [template_escape(t.inherits)]
-        d["context"] = template_escape(t.context)
-        if t.stage:
-            d["target"] = template_escape(t.stage)
-        else:
-            d["dockerfile"] = template_escape(t.dockerfile)
-        if t.contexts:
-            d["contexts"] = dict(sorted((ref(c.name), _context(c)) for c in t.contexts))
-        d["platforms"] = [template_escape(p) for p in t.platforms]
+    ``bakegen meta`` adds (tags, args, labels, annotations)."""
+    d: dict[str, Any] = {} if per_build else _build(t)
     if t.tags:
         d["tags"] = [ref(x) for x in t.tags]
     args = {k: template_escape(v.text) for k, v in t.args.items()} | {k: ref(r) for k, r in t.refs.items()}
@@ -118,8 +106,31 @@ def shape(t: Target, *, per_build: bool = False) -> dict[str, Any]:
         d["args"] = dict(sorted(args.items()))
     if t.labels:
         d["labels"] = {template_escape(k): template_escape(v.text) for k, v in sorted(t.labels.items())}
-    if per_build:
-        return d
+    if t.annotations:
+        d["annotations"] = [template_escape(a) for a in t.annotations]
+    return d if per_build else d | _output(t)
+
+
+def _build(t: Target) -> dict[str, Any]:
+    """What a target builds: its Dockerfile, context, stage, named contexts, platforms."""
+    d: dict[str, Any] = {"description": template_escape(t.description)}
+    if t.inherits:
+        d["inherits"] = [template_escape(t.inherits)]
+    d["context"] = template_escape(t.context)
+    if t.stage:
+        d["target"] = template_escape(t.stage)
+    else:
+        d["dockerfile"] = template_escape(t.dockerfile)
+    if t.contexts:
+        d["contexts"] = dict(sorted((ref(c.name), _context(c)) for c in t.contexts))
+    d["platforms"] = [template_escape(p) for p in t.platforms]
+    return d
+
+
+def _output(t: Target) -> dict[str, Any]:
+    """How a target builds and where the image goes: cache, network, hosts, pull, attestations,
+    the exporter's compression."""
+    d: dict[str, Any] = {}
     if t.cache:
         d["cache-from"] = [cache_from(t.cache)]
         d["cache-to"] = [cache_to(t.cache)]

@@ -34,34 +34,31 @@ def digest(name: str) -> str:
     return "sha256:" + hashlib.sha256(b"image " + name.encode()).hexdigest()
 
 
-def pushed(name: str, *, key: str | None = None, platforms: list[str] | None = None) -> Answer:
+def pushed(name: str, *, key: str | None = None, platforms: list[str] | None = None,
+           annotations: dict[str, str] | None = None) -> Answer:
+    """The answer for a key tag: the index bakegen pushed (its key annotation, its platforms)."""
     t = BAKE.target(name)
-    return Answer("found", digest(name), {p: {"config": {"Labels": {LABEL: key or KEYS[name]}}}
-                                          for p in (t.platforms if platforms is None else platforms)})
+    return Answer("found", digest(name), annotations={LABEL: key or KEYS[name]} if annotations is None else annotations,
+                  platforms=tuple(t.platforms if platforms is None else platforms))
 
 
-def answers(found: dict[str, Answer] | None = None, *, caches: dict[str, str] | None = None,
-            gone: tuple[str, ...] = ()) -> dict[str, Answer]:
-    """The registry: ``found`` (target -> its key tag's answer; every other key tag missing), each
-    found image present in its repositories but the targets ``gone``, and the caches (tag ->
-    state; every other cache missing)."""
+def answers(found: dict[str, Answer] | None = None, *, caches: dict[str, str] | None = None) -> dict[str, Answer]:
+    """The registry: ``found`` (target -> its key tag's answer; every other key tag missing) and
+    the caches (tag -> state; every other cache missing)."""
     out = {r: Answer("missing", why="404") for r in bakeplan.key_refs(META, REGISTRY).values()}
     refs = bakeplan.key_refs(META, REGISTRY)
     for name, answer in (found or {}).items():
         out[refs[name]] = answer
-        for where, ref in bakeplan.presence(META, REGISTRY, {name: answer.digest}).items():
-            out[ref] = Answer("missing" if where.split("\0")[0] in gone else "found", answer.digest)
     for refs_ in bakeplan.cache_refs(BAKE, DEFS, ALL, PUSH).values():
         for r in refs_:
             out[r.resolve(REGISTRY)] = Answer((caches or {}).get(r.tag, "missing"))
     return out
 
 
-def decide(selected=ALL, *, found=None, caches=None, gone=(), o=PUSH, test_only=frozenset(), keys=None,
-           unknown=None, bases=None, given=None):
+def decide(selected=ALL, *, found=None, caches=None, o=PUSH, test_only=frozenset(), keys=None,
+           unknown=None, bases=None):
     return bakeplan.decide(BAKE, DEFS, META, list(selected), keys=keys or KEYS, unknown=unknown or {},
-                           bases=bases or {}, answers=given if given is not None else answers(found, caches=caches,
-                                                                                               gone=gone),
+                           bases=bases or {}, answers=answers(found, caches=caches),
                            test_only=set(test_only), registry=REGISTRY, o=o)
 
 
@@ -93,19 +90,14 @@ def test_an_image_pushed_with_the_same_inputs_is_tagged_not_built():
                                                              "registry.example.com: HTTP 500"),
     (Answer("found", ""), "the registry did not answer clearly"),
     (pushed("golang-runtime", key="0" * 64), "carries another key"),
+    (pushed("golang-runtime", annotations={}), "carries no key annotation"),
     (pushed("golang-runtime", platforms=["linux/amd64"]), "has no linux/arm64"),
+    (pushed("golang-runtime", platforms=[]), "is a single platform's, not linux/amd64, linux/arm64"),
 ])
 def test_any_answer_but_a_clear_yes_builds(answer, why):
     d = decide(found={"golang-runtime": answer})
     assert "golang-runtime" in d.build and not d.reuse
     assert why in line(d, "golang-runtime")
-
-
-def test_an_image_gone_from_its_repository_builds():
-    """Its key tag is in the internal repository, but the image is no longer where its new tags
-    go (a retention rule deleted it): tagging it there would fail, so it is built."""
-    d = decide(found={"golang-runtime": pushed("golang-runtime")}, gone=("golang-runtime",))
-    assert "golang-runtime" in d.build and "no longer in common/runtime/golang" in line(d, "golang-runtime")
 
 
 def test_a_target_without_a_key_builds():
@@ -232,14 +224,20 @@ def test_print_and_sets_reach_bake():
 
 
 def test_questions_ask_keys_only_when_something_may_be_reused():
-    asked = bakeplan.questions(BAKE, DEFS, META, APPS, registry=REGISTRY, o=PUSH)
-    keys = [r for r in asked if ":key-" in r]
-    assert len(keys) == len(ALL) and asked[keys[0]]  # with the platforms whose labels count
-    assert all("-bakegen:" in r for r in asked)  # every internal ref in an internal repository
-    assert not [r for r in bakeplan.questions(BAKE, DEFS, META, APPS, registry=REGISTRY, o=PUSH._replace(rebuild=True))
-                if ":key-" in r]
-    assert not bakeplan.questions(BAKE, DEFS, META, APPS, registry=REGISTRY,
-                                  o=bakeplan.Options(load=True))
+    asked = bakeplan.key_questions(META, registry=REGISTRY, o=PUSH)
+    assert len(asked) == len(ALL) and not any(asked.values())  # one request each: the manifest says it all
+    assert all(":key-" in r and "-bakegen:" in r for r in asked)  # in the internal repositories
+    for o in (PUSH._replace(rebuild=True), bakeplan.Options(load=True), bakeplan.Options(push=False)):
+        assert not bakeplan.key_questions(META, registry=REGISTRY, o=o)
+
+
+def test_caches_are_asked_for_what_is_built_and_with_cache_for_what_is_reused():
+    first = decide(found={n: pushed(n) for n in BASES})
+    asked = bakeplan.cache_questions(BAKE, DEFS, first, registry=REGISTRY, o=PUSH)
+    assert sorted(r.rsplit(":", 1)[1] for r in asked) == ["cache-ci-demo-go-feature-x", "cache-ci-demo-go-main"]
+    asked = bakeplan.cache_questions(BAKE, DEFS, first, registry=REGISTRY, o=PUSH._replace(cache=True))
+    assert len(asked) == 2 * (1 + len(BASES))  # the bases' too: a missing one is brought back
+    assert not bakeplan.cache_questions(BAKE, DEFS, first, registry=REGISTRY, o=PUSH._replace(cache_read=False))
 
 
 # ------------------------------------------------------------------------------ --ci
@@ -253,3 +251,16 @@ def test_ci_selects_what_the_ref_owns_and_says_it(branch, tag, apps, test_only, 
     selected, only, why = bakeplan.owned(BAKE, DEFS, state)
     assert [n for n in selected if n in APPS] == apps and only == test_only
     assert says in why and ", ".join(apps) in why
+
+
+def test_the_per_build_file_puts_the_key_where_one_answer_shows_it():
+    """The key is annotated on the manifest its key tag names: the index of a multi-platform
+    image, the image manifest of a single-platform one (BuildKit refuses index annotations there)."""
+    import dataclasses
+
+    from bakegen.model import BakeFile
+
+    assert META.target("golang-tools").annotations == [f"index:{LABEL}={KEYS['golang-tools']}"]
+    single = dataclasses.replace(BAKE.target("golang-tools"), platforms=["linux/amd64"])
+    meta = plan_meta(DEFS, BakeFile([], {}, [single]), GIT, {}, keys=KEYS)
+    assert meta.target("golang-tools").annotations == [f"manifest:{LABEL}={KEYS['golang-tools']}"]

@@ -189,19 +189,23 @@ class Fake:
         self.blobs[sha(body)] = body
         return sha(body)
 
-    def manifest(self, config: str, repo: str = REPO, tag: str | None = None) -> tuple[str, bytes]:
+    def manifest(self, config: str, repo: str = REPO, tag: str | None = None,
+                 annotations: dict[str, str] | None = None) -> tuple[str, bytes]:
         body = dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "layers": [],
-                      "config": {"mediaType": OCI_CONFIG, "digest": config, "size": len(self.blobs.get(config, b""))}})
+                      "config": {"mediaType": OCI_CONFIG, "digest": config, "size": len(self.blobs.get(config, b""))},
+                      **({"annotations": annotations} if annotations else {})})
         self.manifests[(repo, sha(body))] = (OCI_MANIFEST, body)
         if tag:
             self.manifests[(repo, tag)] = (OCI_MANIFEST, body)
         return sha(body), body
 
-    def image(self, platforms: list[str], tag: str = TAG, repo: str = REPO, labels: dict[str, str] | None = None) -> str:
+    def image(self, platforms: list[str], tag: str = TAG, repo: str = REPO, labels: dict[str, str] | None = None,
+              annotations: dict[str, str] | None = None) -> str:
         """An image as buildx pushes it: an index of one manifest per platform (and an attestation
-        entry), or a single manifest for one platform; its digest."""
+        entry), or a single manifest for one platform (``annotations`` on the index, or on that
+        manifest); its digest."""
         if len(platforms) == 1:
-            return self.manifest(self.config(platforms[0], labels), repo, tag)[0]
+            return self.manifest(self.config(platforms[0], labels), repo, tag, annotations)[0]
         entries = []
         for p in platforms:
             digest, body = self.manifest(self.config(p, labels), repo)
@@ -214,7 +218,8 @@ class Fake:
         entries.append({"mediaType": OCI_MANIFEST, "digest": digest, "size": len(body),
                         "platform": {"os": "unknown", "architecture": "unknown"},
                         "annotations": {"vnd.docker.reference.type": "attestation-manifest"}})
-        index = dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries})
+        index = dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries,
+                       **({"annotations": annotations} if annotations else {})})
         self.manifests[(repo, tag)] = self.manifests[(repo, sha(index))] = (OCI_INDEX, index)
         return sha(index)
 

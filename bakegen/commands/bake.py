@@ -117,16 +117,6 @@ def _retag(decision: bakeplan.Decision, registry: buildx.Registry) -> dict[str, 
         return {job[0]: why for job, why in zip(decision.retag, pool.map(one, decision.retag), strict=True) if why}
 
 
-def _answers(bake: BakeFile, defs: Any, ky: pipeline.Keys, meta: BakeFile, selected: list[str], *,
-             registry: buildx.Registry, o: bakeplan.Options) -> dict[str, Answer]:
-    """The registry's answers to every question of the run: two rounds, each asked at once."""
-    answers = registry.inspect(bakeplan.questions(bake, defs, meta, selected, registry=ky.registry, o=o))
-    found = bakeplan.candidates(bake, meta, ky.keys, answers, ky.registry) if o.push and not o.rebuild else {}
-    if found:
-        answers |= registry.inspect(dict.fromkeys(bakeplan.presence(meta, ky.registry, found).values(), ()))
-    return answers
-
-
 def _summary(d: bakeplan.Decision, selected: int, seconds: float, push: bool) -> str:
     if not d.build and not d.restore:
         return (f"bakegen: nothing to build: {len(d.reuse) + len(d.unchanged)} of {selected} targets are already "
@@ -219,16 +209,18 @@ def bake_cmd(ctx: click.Context, /, *, names: tuple[str, ...], push: bool, ci: b
     if push or ci:
         _check_published(bake, defs, ky, selected)
     _check_dirty(bake, ky, selected, test_only=test_only, state=g.state, push=push)
-    meta = pipeline.meta(c, defs, bake, ky, g)
+    # --load reuses nothing and builds one platform: no key tag, label or (index) annotation
+    meta = pipeline.meta(c, defs, bake, ky._replace(keys={}) if load else ky, g)
     o = bakeplan.Options(push=push, load=load, show=show, rebuild=rebuild, cache=cache, cache_read=cache_read,
                          branch=g.state.branch, default_branch=default_branch or _default_branch(defs), sets=sets,
                          local_platform=_local_platform())
-    answers = _answers(bake, defs, ky, meta, selected, registry=registry, o=o)
+    answers = registry.inspect(bakeplan.key_questions(meta, registry=ky.registry, o=o))
 
     def decide() -> bakeplan.Decision:
         return bakeplan.decide(bake, defs, meta, selected, keys=ky.keys, unknown=ky.unknown, bases=ky.bases,
                                answers=answers, test_only=test_only, registry=ky.registry, o=o)
 
+    answers |= registry.inspect(bakeplan.cache_questions(bake, defs, decide(), registry=ky.registry, o=o))
     decision = decide()
     click.echo(f"bakegen: {why or ' '.join(names or ('default',))}; branch {g.state.branch}, commit "
                f"{g.state.commit[:7] or '(none)'}:", err=True)
