@@ -329,11 +329,17 @@ def test_toolchain_runtimes_and_app_build_for_real(first_build):
 
 
 def layer_paths(repo_tag: str, want: str = AMD64) -> set[str]:
-    """Every file and link path of every layer of the image (the image's own files, before whiteouts)."""
+    """Every file and link path of every layer of the image (the image's own files, before
+    whiteouts); zstd layers (the toolchains') through the zstd command, which tarfile cannot read."""
     repo = repo_tag.rpartition(":")[0]
     paths = set()
     for layer in manifest(repo_tag, want)[1]["layers"]:
-        with tarfile.open(fileobj=BytesIO(_get(f"{repo}/blobs/{layer['digest']}", raw=True))) as tar:
+        blob = _get(f"{repo}/blobs/{layer['digest']}", raw=True)
+        if layer["mediaType"].endswith("+zstd"):
+            if not shutil.which("zstd"):
+                pytest.skip("no zstd command to read the toolchains' zstd layers")
+            blob = subprocess.run(["zstd", "-dc"], input=blob, capture_output=True, check=True).stdout
+        with tarfile.open(fileobj=BytesIO(blob)) as tar:
             paths |= {m.name.lstrip("./") for m in tar.getmembers() if not m.isdir()}
     return paths
 
@@ -341,7 +347,8 @@ def layer_paths(repo_tag: str, want: str = AMD64) -> set[str]:
 def test_the_compile_image_builds_for_real_holds_go_alone_and_the_app_builds_from_it(project, first_build):
     """Issue 23: golang-build, the image the sample app (no cgo) compiles on: Go and the CA
     certificates on Debian, no C compiler, no git, no GOROOT test data; the app's images were
-    built FROM it (its modules, deps and builder stages), not FROM the toolchain."""
+    built FROM it (bake links its modules, deps and builder stages to the golang-build target of
+    the same run), not FROM the toolchain; that app runs and answers (the next tests)."""
     platforms, _, image = manifest(COMPILE)
     env = dict(e.split("=", 1) for e in image["config"]["Env"])
     assert platforms == [AMD64] and env["GOLANG_VERSION"] == FACTS["GO_VERSION"]
@@ -357,8 +364,6 @@ def test_the_compile_image_builds_for_real_holds_go_alone_and_the_app_builds_fro
     bake_file = (project / "docker-bake.hcl").read_text()
     app = bake_file[bake_file.index('target "ci-demo-go-dev" {'):]
     assert f'"${{REGISTRY}}/{COMPILE}" = "target:golang-build"' in app[:app.index("\n}")]
-    modules = [s for s in first_build["build"].steps.values() if re.match(r"\[ci-demo-go-dev modules 1/\d+\] FROM ", s["name"])]
-    assert modules and all(COMPILE in s["name"] for s in modules), [s["name"] for s in modules]
 
 
 def test_the_compile_image_is_a_fraction_of_the_toolchain(first_build):
