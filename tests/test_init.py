@@ -121,6 +121,17 @@ def test_init_app_beside_base_images_builds_a_cgo_app_from_the_toolchain(tmp_pat
                         "cgo = false): define one first (golang-tools, as `bakegen init` writes it)\n")
 
 
+def test_init_app_beside_bases_without_a_compile_image_keeps_the_toolchain(tmp_path):
+    """A base-images folder from before the compile image (a toolchain and runtimes only): an app
+    without cgo builds FROM the toolchain it has."""
+    repo = Repo(tmp_path / "mono")
+    assert run_bakegen("init", cwd=repo.path).code == 0
+    shutil.rmtree(repo.path / "bake/golang-build")
+    source(repo.path / "svc", "go 1.27\n")
+    assert run_bakegen("init", "--app", "svc", "--context", "svc", cwd=repo.path).code == 0
+    assert '  toolchain = "golang-tools"\n' in written(repo.path, "svc")
+
+
 def test_init_never_overwrites_and_writes_nothing_then(tmp_path):
     repo = Repo(tmp_path / "r")
     existing = repo.path / "bake" / "golang-tools" / "Dockerfile"
