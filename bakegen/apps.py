@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 from .bases import Made
 from .errors import BakegenError, did_you_mean
-from .model import App, AppDockerfile, Context, Definitions, EnvStage, Image, Ref, Target, Value
+from .model import App, AppDockerfile, Context, Definitions, EnvStage, Image, Ref, Target, Toolchain, Value
 from .platforms import ARCHES, Suite, suite
 from .schema import fill
 from .tags import check_path, is_reference, parse_reference, published_variant, variant_suffix
@@ -22,6 +22,10 @@ from .versions import GoVersion
 BASE_ARGS = {"toolchain": "TOOLCHAIN_IMAGE", "runtime": "RUNTIME_IMAGE"}
 PUBLISHED_EXAMPLE = {"toolchain": "{registry}/common/tools/golang:1.27",
                      "runtime": "{registry}/common/runtime/golang:debian13"}
+# Where the base images `bakegen init` writes publish the toolchain and the compile image (Go
+# alone, no C compiler): what a published toolchain's reference can say about cgo.
+TOOLCHAIN_REPOSITORY = "common/tools/golang"
+COMPILE_REPOSITORY = "common/tools/golang-build"
 # Paths written into the generated Dockerfile: plain, so no quoting can go wrong.
 _PATH = re.compile(r"[A-Za-z0-9._/-]+")
 _PORT = re.compile(r"[0-9]{1,5}(/(tcp|udp))?")
@@ -41,12 +45,14 @@ def app_repository(image: Image, env: str) -> str:
 # ---------------------------------------------------------------- the bases
 class Base(NamedTuple):
     """What an app knows of one of its bases: how FROM resolves it, the target when it is built in
-    the same run, and its Debian suite and staticness where the definitions or its tag say."""
+    the same run, its Debian suite and staticness where the definitions or its tag say, and (a
+    toolchain) whether it has a C compiler, where its definition or its repository says."""
 
     context: Context
     made: Made | None
     suite: Suite | None
     static: bool | None
+    cgo: bool | None = None
 
 
 def _matching(app: App, made: list[Made], kind: str, version: str, variant: str) -> list[Made]:
@@ -93,7 +99,7 @@ def base(app: App, defs: Definitions, by_image: dict[str, list[Made]], kind: str
     if not is_reference(value):
         made = _local(app, defs, by_image, kind, value)
         why = f"{kind} ({app.at(kind)}): target {made.target.name}, built first in the same run"
-        return Base(Context(made.ref, made.target.name, why), made, made.suite, made.static)
+        return Base(Context(made.ref, made.target.name, why), made, made.suite, made.static, made.cgo)
     ref = parse_reference(value, app.at(kind))
     variant_key = f"{kind}_variant"
     tag_suite, tag_static = published_variant(ref)
@@ -107,10 +113,17 @@ def base(app: App, defs: Definitions, by_image: dict[str, list[Made]], kind: str
     if kind == "runtime":
         _stated(app, "runtime_static", app.runtime_static, tag_static, kind)
         static = tag_static if tag_static is not None else app.runtime_static
-    return Base(Context(ref, None, f"{kind} ({app.at(kind)}): the published image"), None, said or stated, static)
+    cgo = False if kind == "toolchain" and _is_compile_image(ref) else None
+    return Base(Context(ref, None, f"{kind} ({app.at(kind)}): the published image"), None, said or stated, static,
+                cgo)
 
 
-def _check(app: App, toolchain: Base, runtime: Base) -> None:
+def _is_compile_image(ref: Ref) -> bool:
+    """A published toolchain in the repository of bakegen's compile image, on any registry."""
+    return ref.path == COMPILE_REPOSITORY or ref.path.endswith("/" + COMPILE_REPOSITORY)
+
+
+def _check(app: App, defs: Definitions, toolchain: Base, runtime: Base) -> None:
     if not 4 <= app.short_length <= 40:
         raise BakegenError("short_length must be between 4 and 40", app.at("short_length"))
     for b in (toolchain, runtime):
@@ -120,12 +133,14 @@ def _check(app: App, toolchain: Base, runtime: Base) -> None:
                                f'"{b.made.target.name}" does not ({", ".join(b.made.target.platforms)}); bake '
                                "needs the app's platforms to be a subset of its bases'", app.at("platforms"))
     if app.cgo:
-        _check_cgo(app, toolchain, runtime)
+        _check_cgo(app, defs, toolchain, runtime)
 
 
-def _check_cgo(app: App, toolchain: Base, runtime: Base) -> None:
+def _check_cgo(app: App, defs: Definitions, toolchain: Base, runtime: Base) -> None:
     """A cgo binary is linked on the build machine with the target's C cross compiler, against
     the toolchain suite's C library, which the runtime must have too (same suite or newer)."""
+    if toolchain.cgo is False:
+        _no_compiler(app, defs, toolchain, runtime)
     name = runtime.made.target.name if runtime.made else runtime.context.name.name
     if runtime.static:
         raise BakegenError(f'app "{app.name}": cgo = true builds a binary that needs a C library, which the '
@@ -148,6 +163,27 @@ def _check_cgo(app: App, toolchain: Base, runtime: Base) -> None:
                            f'(toolchain "{tname}"), which the runtime "{name}" (Debian {runtime.suite.name}) is '
                            "older than; use the same variant for both (toolchain_variant, runtime_variant)",
                            app.at("cgo"))
+
+
+def _no_compiler(app: App, defs: Definitions, toolchain: Base, runtime: Base) -> None:
+    """The refusal of a cgo app on a toolchain without a C compiler, with the toolchain to use."""
+    if toolchain.made:
+        image = defs.image(toolchain.made.target.image)
+        with_c = [i.name for i in defs.images if isinstance(i, Toolchain) and i.cgo]
+        fix = (f'set toolchain = "{with_c[0]}"' if with_c else
+               "define a toolchain with a C compiler beside it (golang-tools, as `bakegen init` writes it)")
+        raise BakegenError(f'app "{app.name}": cgo = true needs a C compiler, which the toolchain "{image.name}" has '
+                           f"not (cgo = false, {image.at('cgo')}): {fix}, or set cgo = false", app.at("cgo"))
+    ref = toolchain.context.name
+    fix = f"name the toolchain with a C compiler ({TOOLCHAIN_REPOSITORY}) instead"
+    if not ref.digest:
+        tag = ref.tag if published_variant(ref)[0] or runtime.suite is None else \
+            f"{ref.tag}-{variant_suffix(runtime.suite.number)}"
+        full = ref._replace(path=ref.path[: -len(COMPILE_REPOSITORY)] + TOOLCHAIN_REPOSITORY, tag=tag)
+        fix = f'use toolchain = "{full.resolve("{registry}")}"'
+    raise BakegenError(f'app "{app.name}": cgo = true needs a C compiler, which the published toolchain '
+                       f'"{app.toolchain}" has not ({COMPILE_REPOSITORY} is the compile image: Go alone): '
+                       f"{fix}, or set cgo = false", app.at("cgo"))
 
 
 # ---------------------------------------------------------------- the Go version
@@ -318,7 +354,7 @@ def app_targets(app: App, defs: Definitions,
                 by_image: dict[str, list[Made]]) -> tuple[list[Target], dict[str, AppDockerfile]]:
     """The app's targets, and the Dockerfile they inherit (by the name of the target holding it)."""
     toolchain, runtime = base(app, defs, by_image, "toolchain"), base(app, defs, by_image, "runtime")
-    _check(app, toolchain, runtime)
+    _check(app, defs, toolchain, runtime)
     _check_go(app, defs, by_image, toolchain)
     _latest_envs(app)
     main = _check_source(app)

@@ -26,6 +26,7 @@ class Made:
     version: GoVersion | None
     suite: Suite
     static: bool = False  # a runtime without a C library
+    cgo: bool = True  # a toolchain with a C compiler: cgo apps may build FROM it
 
     @property
     def ref(self) -> Ref:
@@ -83,6 +84,12 @@ def _check_toolchain(image: Toolchain) -> None:
         if not _TOOL.match(tool) or tool.endswith("@latest"):
             raise BakegenError(f'tool "{tool}" must be pinned to an exact module version (module/cmd@v1.2.3)',
                                image.at("tools"))
+    for key, arg, value in (("tools", "GO_TOOLS", image.tools), ("protoc_version", "PROTOC_VERSION",
+                                                                   image.protoc_version)):
+        if value and arg not in image.dockerfile_args:
+            raise BakegenError(f"{key} is set, but {image.context}/{image.dockerfile} declares no ARG {arg}: the image "
+                               f'would be built without what it names; remove {key} from "{image.name}", or set it '
+                               "on a toolchain whose Dockerfile installs it (golang-tools)", image.at(key))
 
 
 def go_files(image: Toolchain, defs: Definitions, v: GoVersion) -> str:
@@ -160,7 +167,7 @@ def toolchain_targets(image: Toolchain, defs: Definitions) -> list[Made]:
                       for a in tags[(v, suffix)]]
             set_args(image, t, _toolchain_args(image, defs, v, s))
             set_cache(image, t, image.repository, "" if single else f"{v.tag}-{suffix}")
-            made.append(Made(t, v, s))
+            made.append(Made(t, v, s, cgo=image.cgo))
     return made
 
 

@@ -68,6 +68,7 @@ class Toolchain(Image):
     versions: tuple[str, ...]
     variants: tuple[str, ...]
     aliases: tuple[str, ...]
+    cgo: bool  # a C compiler is in the image: apps with cgo = true may build FROM it
     base_image: str
     go_download_url: str
     goproxy: str

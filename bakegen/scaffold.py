@@ -1,13 +1,14 @@
 """``bakegen init``: the files of a new definitions folder. Pure: given what exists (read by the
 command), returns {path: text}; the command writes them (all or none, never over a file).
 
-- ``init``: ``bakegen.hcl`` (when missing) and the built-in base images (toolchain, Debian and
-  static runtimes) with their Dockerfiles, as bakegen ships them, on the current Debian release
-  (``INIT_SUITE``) and the newest Go release bakegen has checksums for (``newest_go``).
+- ``init``: ``bakegen.hcl`` (when missing) and the built-in base images (toolchain, compile
+  image, Debian and static runtimes) with their Dockerfiles, as bakegen ships them, on the current
+  Debian release (``INIT_SUITE``) and the newest Go release bakegen has checksums for (``newest_go``).
 - ``init --app NAME``: ``bakegen.hcl`` (when missing) and ``NAME/image.hcl``; the app builds FROM
   the base images of the same folder when there are any, else FROM the published ones
-  (``{registry}/common/tools/golang:1.27``: ``go_line``), with the Dockerfile bakegen generates,
-  of its main package (``main_package``).
+  (``{registry}/common/tools/golang-build:1.27``: ``go_line``; a cgo app the toolchain with a C
+  compiler, ``golang:1.27-debian13``), with the Dockerfile bakegen generates, of its main package
+  (``main_package``).
 """
 
 from __future__ import annotations
@@ -82,6 +83,7 @@ class Facts:
     registry: str
     has_project: bool
     toolchains: tuple[str, ...] = ()
+    cgo_toolchains: tuple[str, ...] = ()  # those of toolchains with a C compiler
     runtimes: tuple[str, ...] = ()  # Debian runtimes first
     go_version: str | None = None
     registry_cache: bool = False
@@ -119,10 +121,11 @@ def _set(text: str, shown: str, facts: Facts) -> str:
 def published_bases(builtin: Definitions, go_tag: str, cgo: bool = False) -> tuple[str, str]:
     """The references a service uses when its repository defines no bases: the toolchain of Go
     ``go_tag`` (``1.27``) and the Debian runtime of ``INIT_SUITE``, named as the base images
-    ``init`` writes publish them. A cgo app names the toolchain by its suite too
-    (``1.27-debian13``): its C library must be the runtime's."""
+    ``init`` writes publish them: the compile image (no C compiler), or for a cgo app the
+    toolchain, named by its suite too (``1.27-debian13``): its C library must be the runtime's."""
     bake = plan(builtin, dt.date.min)
-    tools = next(t for t in bake.targets if isinstance(builtin.image(t.image), Toolchain))
+    tools = next(t for t in bake.targets if isinstance(image := builtin.image(t.image), Toolchain)
+                 and image.cgo == cgo)
     runtime = next(i for i in builtin.images if isinstance(i, Runtime) and not i.static)
     suffix = variant_suffix(suite(INIT_SUITE).number)
     variant = runtime_tag(runtime.tag_prefix, suffix, runtime.at("tag_prefix"))
@@ -142,13 +145,25 @@ class Service:
     cgo: bool
 
 
+def local_toolchain(facts: Facts, cgo: bool) -> str:
+    """The toolchain defined beside a new app that it builds FROM: for an app without cgo the
+    compile image (no C compiler) where there is one, for a cgo app one with a C compiler."""
+    with_c = [t for t in facts.toolchains if t in facts.cgo_toolchains]
+    if cgo and not with_c:
+        says = ", ".join(f"{t}: cgo = false" for t in facts.toolchains)
+        raise BakegenError(f"no toolchain defined beside the app has a C compiler ({says}): define one first "
+                           "(golang-tools, as `bakegen init` writes it)", "--cgo")
+    return with_c[0] if cgo else ([t for t in facts.toolchains if t not in with_c] or with_c)[0]
+
+
 def app_files(env: jinja2.Environment, facts: Facts, service: Service, published: tuple[str, str]) -> dict[Path, str]:
     files = project_file(env, facts)
     local = bool(facts.toolchains and facts.runtimes)
     files[facts.folder / service.name / IMAGE_FILE] = render_template(
         env, "init/app.hcl.j2", name=service.name, context=service.context, envs=list(service.envs),
         config=service.config, main_package=service.main_package, cgo=service.cgo, published=not local,
-        toolchain=facts.toolchains[0] if local else published[0], runtime=facts.runtimes[0] if local else published[1],
+        toolchain=local_toolchain(facts, service.cgo) if local else published[0],
+        runtime=facts.runtimes[0] if local else published[1],
         toolchain_version=facts.go_version if local else "",
         latest_envs=[e for e in service.envs if e in LATEST_ENVS], defaults=defaults("app"))
     return files

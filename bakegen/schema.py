@@ -163,6 +163,9 @@ KIND_KEYS: dict[str, Keys] = {
         "versions": (as_strs, REQUIRED),
         "variants": (as_strs, ("bookworm",)),
         "aliases": (as_strs, ("minor",)),
+        # The image has a C compiler (and the -dev libraries): an app with cgo = true may build
+        # FROM it. false: a compile image (golang-build), which bakegen refuses cgo apps on.
+        "cgo": (as_bool, True),
         "base_image": (as_str, "debian:{suite}-slim"),
         "go_download_url": (as_str, "https://dl.google.com/go"),
         "goproxy": (as_str, "https://proxy.golang.org,direct"),

@@ -179,11 +179,15 @@ def adapt_definitions(
             text = set_attribute(text, "versions", hcl_list([version]), add_to_block=True)
             text = set_attribute(text, "go_download_url", hcl_string(facts["GO_DOWNLOAD_URL"]), add_to_block=True)
             text = set_attribute(text, "go_checksums", checksums, add_to_block=True)
-            text = set_attribute(text, "protoc_version", '""', add_to_block=True)
-            text = set_attribute(text, "tools", "[]", add_to_block=True)
+            # no protoc and no Go tools (the harness has no GitHub and no module proxy), where the
+            # toolchain has them (the compile image, golang-build, has neither key)
+            none = {key: value for key, value in (("protoc_version", '""'), ("tools", "[]"))
+                    if re.search(rf"(?m)^\s*{key}\s*=", text)}
+            for key, value in none.items():
+                text = set_attribute(text, key, value)
             changes.append(
                 f"{name}/image.hcl: versions = [{version}], go_download_url = {facts['GO_DOWNLOAD_URL']}, "
-                "go_checksums = the local tarballs' sha256, protoc_version = \"\", tools = []"
+                "go_checksums = the local tarballs' sha256" + "".join(f", {k} = {v}" for k, v in none.items())
             )
         image.write_text(text)
     if strip_syntax:

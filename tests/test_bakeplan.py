@@ -25,7 +25,7 @@ GIT = GitMeta(GitState("main", "a" * 40, False, None, "202601010000"), Stamp("a"
               {"branch": "the test", "commit": "the test", "time": "the test"}, None)
 META = plan_meta(DEFS, BAKE, GIT, {}, keys=KEYS)
 APPS = ["ci-demo-go-dev", "ci-demo-go-prd", "ci-demo-go-test"]
-BASES = ["golang-runtime", "golang-runtime-static", "golang-tools"]
+BASES = ["golang-build", "golang-runtime", "golang-runtime-static", "golang-tools"]
 ALL = [t.name for t in BAKE.targets]
 PUSH = bakeplan.Options(push=True, branch="feature/x", default_branch="main")
 
@@ -137,8 +137,8 @@ def test_an_app_on_a_reused_base_takes_it_by_digest():
     d = decide(found={b: pushed(b) for b in BASES})
     assert d.build == APPS
     contexts = d.overrides["ci-demo-go-dev"]["contexts"]
-    assert contexts["${REGISTRY}/common/tools/golang:1.27.0"] == \
-        f"docker-image://{REGISTRY}/common/tools/golang@{digest('golang-tools')}"
+    assert contexts["${REGISTRY}/common/tools/golang-build:1.27.0"] == \
+        f"docker-image://{REGISTRY}/common/tools/golang-build@{digest('golang-build')}"
 
 
 def test_an_app_on_a_published_base_takes_it_by_digest():

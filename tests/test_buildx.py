@@ -35,7 +35,7 @@ def test_print_resolves_every_target(files):
     committed, meta, sha = files
     printed = json.loads(bake("-f", str(committed), "-f", str(meta), "--print"))
     t = printed["target"]
-    assert set(t) == {"ci-demo-go-dev", "ci-demo-go-prd", "ci-demo-go-test", "golang-runtime",
+    assert set(t) == {"ci-demo-go-dev", "ci-demo-go-prd", "ci-demo-go-test", "golang-build", "golang-runtime",
                       "golang-runtime-static", "golang-tools"}
     assert t["golang-tools"]["tags"] == [
         "harbor.bdser.cc/common/tools/golang:1.27.0", "harbor.bdser.cc/common/tools/golang:1.27",
@@ -46,8 +46,8 @@ def test_print_resolves_every_target(files):
     assert app["target"] == "env-prd" and app["dockerfile-inline"] == t["ci-demo-go-dev"]["dockerfile-inline"]
     assert 'CMD ["-f", "/app/etc/app_prd.yaml"]' in app["dockerfile-inline"]  # inherited, and read as written
     assert app["args"]["GIT_COMMIT_ID"] == sha[:7] and app["args"]["SOURCE_DATE_EPOCH"] == "1751412000"
-    assert app["args"]["TOOLCHAIN_IMAGE"] == "harbor.bdser.cc/common/tools/golang:1.27.0"
-    assert app["contexts"] == {"harbor.bdser.cc/common/tools/golang:1.27.0": "target:golang-tools",
+    assert app["args"]["TOOLCHAIN_IMAGE"] == "harbor.bdser.cc/common/tools/golang-build:1.27.0"
+    assert app["contexts"] == {"harbor.bdser.cc/common/tools/golang-build:1.27.0": "target:golang-build",
                                "harbor.bdser.cc/common/runtime/golang:debian13": "target:golang-runtime"}
     assert app["labels"]["org.opencontainers.image.revision"] == sha
     assert app["labels"]["org.opencontainers.image.title"] == "ci-demo-go"  # merged from both files

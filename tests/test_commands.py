@@ -58,9 +58,9 @@ def test_graph_mermaid():
     assert r.code == 0
     lines = r.stdout.splitlines()
     assert lines[0] == "flowchart LR"
-    tools, runtime = "harbor.bdser.cc/common/tools/golang:1.27.0", "harbor.bdser.cc/common/runtime/golang:debian13"
+    tools, runtime = "harbor.bdser.cc/common/tools/golang-build:1.27.0", "harbor.bdser.cc/common/runtime/golang:debian13"
     for env in ("dev", "test", "prd"):
-        assert f'  t_golang_tools -->|"FROM {tools}"| t_ci_demo_go_{env}' in lines
+        assert f'  t_golang_build -->|"FROM {tools}"| t_ci_demo_go_{env}' in lines
         assert f'  t_golang_runtime -->|"FROM {runtime}"| t_ci_demo_go_{env}' in lines
     assert sum("-->" in l for l in lines) == 6
     assert lines.count("  end") == 2  # subgraphs base and apps
@@ -71,7 +71,8 @@ def test_graph_dot():
     r = run_bakegen("graph", "--format", "dot")
     assert r.code == 0
     assert r.stdout.startswith("digraph bake {") and r.stdout.rstrip().endswith("}")
-    assert '"golang-tools" -> "ci-demo-go-prd" [label="FROM harbor.bdser.cc/common/tools/golang:1.27.0"];' in r.stdout
+    assert '"golang-build" -> "ci-demo-go-prd" [label="FROM harbor.bdser.cc/common/tools/golang-build:1.27.0"];' \
+        in r.stdout
     assert r.stdout.count("->") == 6
 
 
@@ -94,14 +95,14 @@ def test_explain_app_names_git_and_ci_sources(repo):
     assert "prd/ci-demo-go:latest" in r.stdout
     assert "$CI_COMMIT_REF_NAME (GitLab CI; HEAD is detached)" in r.stdout
     assert "latest: env 'prd' is in latest_envs and branch 'main' is in latest_branches" in r.stdout
-    assert "harbor.bdser.cc/common/tools/golang:1.27.0 = target:golang-tools" in r.stdout
-    assert "TOOLCHAIN_IMAGE = 'harbor.bdser.cc/common/tools/golang:1.27.0'" in r.stdout
+    assert "harbor.bdser.cc/common/tools/golang-build:1.27.0 = target:golang-build" in r.stdout
+    assert "TOOLCHAIN_IMAGE = 'harbor.bdser.cc/common/tools/golang-build:1.27.0'" in r.stdout
 
 
 def test_explain_shows_the_content_key_bake_uses_and_what_went_into_it(project):
     """The key explain prints is the one `bakegen bake` tags and labels the image with; it lists
     the files the build sees, and a one-line change to one of them gives another key. The apps
-    link the toolchain and runtime of the same run, so their keys hold the bases' keys."""
+    link the compile image and runtime of the same run, so their keys hold the bases' keys."""
     from conftest import Repo
 
     repo = Repo(project)
@@ -112,19 +113,20 @@ def test_explain_shows_the_content_key_bake_uses_and_what_went_into_it(project):
         assert r.code == 0, r
         return r.stdout
 
-    tools = explained("golang-tools")
+    tools = explained("golang-build")
     key = re.search(r"^content key: ([0-9a-f]{64})$", tools, re.M)[1]
     assert "label dev.bakegen.key" in tools and f"key-{key[:40]}" in tools
-    assert re.search(r"^  context bake/golang-tools: every file of the context: 2 files\n"
+    assert re.search(r"^  context bake/golang-build: every file of the context: 2 files\n"
                      r"    Dockerfile 100644 git:[0-9a-f]{12}\n    image\.hcl 100644 git:", tools, re.M)
-    assert re.search(r"^  folder bakegen-lib: 1 file\n    apt-mirror 1007", tools, re.M)
+    assert re.search(r"^  folder bakegen-lib: 4 files\n    apt-mirror 1007.*\n    fetch 1007.*\n    go-release 1007.*\n"
+                     r"    pick 1007", tools, re.M)
     app = explained("ci-demo-go-dev")
-    assert f"  base common/tools/golang:1.27.0 (target golang-tools's key): {key}" in app
+    assert f"  base common/tools/golang-build:1.27.0 (target golang-build's key): {key}" in app
     assert "Dockerfile: generated from the definition" in app and "    etc/app_dev.yaml 100644 git:" in app
     assert f"dev.bakegen.key = '{re.search(r'^content key: ([0-9a-f]{64})$', app, re.M)[1]}'" in app
-    dockerfile = project / "bake/golang-tools/Dockerfile"
+    dockerfile = project / "bake/golang-build/Dockerfile"
     dockerfile.write_text(dockerfile.read_text() + "# one more line\n")
-    changed = explained("golang-tools")
+    changed = explained("golang-build")
     assert re.search(r"^content key: ([0-9a-f]{64})$", changed, re.M)[1] != key
     assert re.search(r"^    Dockerfile 100644 sha256:[0-9a-f]{9}$", changed, re.M)  # what is on disk, not git's
 

@@ -125,7 +125,7 @@ def test_every_cgo_guard_holds_for_published_bases(tmp_path, toolchain, runtime,
     repo = seed_service(tmp_path / "svc")
     image = repo.path / "bake/ci-demo-go/image.hcl"
     edit(image, "  cgo          = false", "  cgo          = true\n" + extra)
-    edit(image, '"{registry}/common/tools/golang:1.27"', f'"{{registry}}/common/tools/{toolchain}"')
+    edit(image, '"{registry}/common/tools/golang-build:1.27"', f'"{{registry}}/common/tools/{toolchain}"')
     edit(image, '"{registry}/common/runtime/golang:debian13"', f'"{{registry}}/common/runtime/{runtime}"')
     assert message in fails(repo.path)
 
@@ -135,8 +135,37 @@ def test_a_cgo_app_on_published_bases_that_say_enough_passes(tmp_path):
     image = repo.path / "bake/ci-demo-go/image.hcl"
     edit(image, "  cgo          = false", '  cgo          = true\n  toolchain_variant = "bookworm"\n'
                                          '  runtime_variant = "debian12"\n  runtime_static = false')
+    edit(image, '"{registry}/common/tools/golang-build:1.27"', '"{registry}/common/tools/golang:1.27"')
     edit(image, '"{registry}/common/runtime/golang:debian13"', '"{registry}/common/runtime/golang@sha256:' + "b" * 64 + '"')
     assert "CGO_ENABLED=1 " in building_targets(generate(repo.path))["ci-demo-go-dev"]["dockerfile-inline"]
+
+
+@pytest.mark.parametrize("toolchain, fix", [
+    ("{registry}/common/tools/golang-build:1.27", 'use toolchain = "{registry}/common/tools/golang:1.27-debian13"'),
+    ("{registry}/common/tools/golang-build:1.27-debian13",
+     'use toolchain = "{registry}/common/tools/golang:1.27-debian13"'),
+    ("harbor.example.com/team/common/tools/golang-build:1.27.0",
+     'use toolchain = "harbor.example.com/team/common/tools/golang:1.27.0-debian13"'),
+    ("{registry}/common/tools/golang-build@sha256:" + "c" * 64,
+     "name the toolchain with a C compiler (common/tools/golang) instead"),
+])
+def test_a_cgo_app_on_the_published_compile_image_is_refused_with_the_fix(tmp_path, toolchain, fix):
+    """Issue 23: the service init wrote for an app without cgo names the compile image (Go alone);
+    cgo = true there is refused at generation time, one line naming the definition's line and the
+    toolchain to use, whatever registry or tag names it; the fix given generates."""
+    repo = seed_service(tmp_path / "svc")
+    image = repo.path / "bake/ci-demo-go/image.hcl"
+    edit(image, '"{registry}/common/tools/golang-build:1.27"', f'"{toolchain}"')
+    assert run_bakegen(cwd=repo.path).code == 0
+    edit(image, "  cgo          = false", "  cgo          = true")
+    line = next(n for n, text in enumerate(image.read_text().splitlines(), 1) if "cgo          = true" in text)
+    assert fails(repo.path) == (
+        f'bakegen: error: bake/ci-demo-go/image.hcl:{line}: app "ci-demo-go": cgo = true needs a C compiler, which '
+        f'the published toolchain "{toolchain}" has not (common/tools/golang-build is the compile image: Go alone): '
+        f"{fix}, or set cgo = false")
+    if fix.startswith("use toolchain = "):
+        edit(image, f'"{toolchain}"', fix.removeprefix("use toolchain = "))
+        assert "CGO_ENABLED=1 " in building_targets(generate(repo.path))["ci-demo-go-dev"]["dockerfile-inline"]
 
 
 # ----------------------------------------------------------------------------- refused, with the fix
@@ -276,13 +305,14 @@ def test_init_honours_every_option_it_takes(tmp_path):
     r = run_bakegen("init", "--app", "svc", "--env", "prd", "--go-version", "1.25", "--registry-cache", cwd=repo.path)
     assert r.code == 0, r
     image = (repo.path / "bake/svc/image.hcl").read_text()
-    assert 'envs   = ["prd"]' in image and '"{registry}/common/tools/golang:1.25"' in image
+    assert 'envs   = ["prd"]' in image and '"{registry}/common/tools/golang-build:1.25"' in image
     assert "registry_cache = true" in (repo.path / "bake/bakegen.hcl").read_text()
     t = targets_of(generate(repo.path))["svc"]
-    assert t["cache-from"] and t["args"]["TOOLCHAIN_IMAGE"] == "REGISTRY/common/tools/golang:1.25"
+    assert t["cache-from"] and t["args"]["TOOLCHAIN_IMAGE"] == "REGISTRY/common/tools/golang-build:1.25"
     base = Repo(tmp_path / "base")
     assert run_bakegen("init", "--go-version", "1.24", cwd=base.path).code == 0
-    assert 'versions = ["1.24"]' in (base.path / "bake/golang-tools/image.hcl").read_text()
+    for image in ("golang-tools", "golang-build"):
+        assert 'versions = ["1.24"]' in (base.path / f"bake/{image}/image.hcl").read_text()
 
 
 @pytest.mark.parametrize("args, message", [

@@ -49,8 +49,9 @@ def test_only_attribute_names_buildx_knows(output):
 def test_groups(output):
     groups = strict_parse(output)["group"]
     apps = ["ci-demo-go-dev", "ci-demo-go-prd", "ci-demo-go-test"]
-    assert groups["default"]["targets"] == [*apps, "golang-runtime", "golang-runtime-static", "golang-tools"]
-    assert groups["base"]["targets"] == ["golang-runtime", "golang-runtime-static", "golang-tools"]
+    bases = ["golang-build", "golang-runtime", "golang-runtime-static", "golang-tools"]
+    assert groups["default"]["targets"] == [*apps, *bases]
+    assert groups["base"]["targets"] == bases
     assert groups["apps"]["targets"] == apps and groups["ci-demo-go"]["targets"] == apps
     assert set(groups) == {"apps", "apps-dev", "apps-prd", "apps-test", "base", "ci-demo-go", "default"}
     assert groups["apps-dev"]["targets"] == ["ci-demo-go-dev"]
@@ -96,19 +97,33 @@ def test_static_runtime_has_its_own_suffix(targets):
     assert targets["golang-runtime-static"]["tags"] == ["REGISTRY/common/runtime/golang:static-debian13"]
 
 
+def test_golang_build_is_a_toolchain_of_the_same_versions_with_go_alone(targets):
+    """Issue 23: the compile image gets the toolchain's tags by the same version rules in its own
+    repository, Go's verified files and module settings, none of the cgo, protoc or tools args."""
+    t, tools = targets["golang-build"], targets["golang-tools"]
+    assert t["tags"] == [tag.replace(SEED_TOOLS, f"{SEED_TOOLS}-build") for tag in tools["tags"]] == [
+        f"{SEED_TOOLS}-build:1.27.0", f"{SEED_TOOLS}-build:1.27", f"{SEED_TOOLS}-build:1.27.0-debian13",
+        f"{SEED_TOOLS}-build:1.27-debian13"]
+    assert t["context"] == "bake/golang-build" and t["contexts"] == {"bakegen-lib": "bake/lib"}
+    assert t["platforms"] == tools["platforms"] and t["output"] == tools["output"]  # zstd: every build pulls it
+    shared = ("BASE_IMAGE", "DEBIAN_MIRROR", "GOLANG_DOWNLOAD_URL", "GOLANG_FILES", "GOLANG_VERSION", "GOPROXY", "GOSUMDB")
+    assert t["args"] == {k: tools["args"][k] for k in shared}
+    assert t["labels"]["org.opencontainers.image.description"] == "Go 1.27.0 compile image for apps without cgo (debian13)"
+
+
 @pytest.mark.parametrize("env", ["dev", "test", "prd"])
 def test_app_builds_from_the_base_targets_of_the_same_run(targets, env):
-    """The seed's app: FROM the toolchain and the Debian runtime, named by the team's own
-    references, which bake maps to the targets of the same run."""
+    """The seed's app: FROM the compile image (it has no cgo) and the Debian runtime, named by the
+    team's own references, which bake maps to the targets of the same run."""
     t = targets[f"ci-demo-go-{env}"]
-    tools, runtime = f"{SEED_TOOLS}:1.27.0", "REGISTRY/common/runtime/golang:debian13"
-    assert t["contexts"] == {tools: "target:golang-tools", runtime: "target:golang-runtime"}
+    tools, runtime = f"{SEED_TOOLS}-build:1.27.0", "REGISTRY/common/runtime/golang:debian13"
+    assert t["contexts"] == {tools: "target:golang-build", runtime: "target:golang-runtime"}
     assert t["args"] == {"TOOLCHAIN_IMAGE": tools, "RUNTIME_IMAGE": runtime}
     assert "tags" not in t  # per commit: bakegen meta
     assert t["context"] == "examples/repos/ci-demo-go"
     # the Dockerfile bakegen generates: one per app, its env's stage
     assert t["inherits"] == ["_ci-demo-go"] and t["target"] == f"env-{env}" and "dockerfile" not in t
-    assert set(t["platforms"]) <= set(targets["golang-tools"]["platforms"])
+    assert set(t["platforms"]) <= set(targets["golang-build"]["platforms"])
 
 
 def test_the_app_starts_as_the_seed_starts_it(output):

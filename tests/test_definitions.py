@@ -30,6 +30,7 @@ def fails(project, *args):
 
 
 TOOLS = "bake/golang-tools/image.hcl"
+BUILD = "bake/golang-build/image.hcl"  # the compile image: the sample app's toolchain
 APP = "bake/ci-demo-go/image.hcl"
 
 
@@ -259,15 +260,15 @@ GO_MOD = "examples/repos/ci-demo-go/go.mod"
 
 def test_a_toolchain_of_the_same_bake_older_than_go_mod_is_refused(project):
     edit(project, GO_MOD, "go 1.24", "go 1.27")
-    edit(project, TOOLS, '"1.27.0"', '"1.26.7"')
+    edit(project, BUILD, '"1.27.0"', '"1.26.7"')
     assert fails(project) == (
-        f'bakegen: error: {APP}:{line_of(project, APP, "toolchain = ")}: app "ci-demo-go": its toolchain "golang-tools" '
-        "builds Go 1.26.7 (target golang-tools), older than the go 1.27 its module asks for "
+        f'bakegen: error: {APP}:{line_of(project, APP, "toolchain = ")}: app "ci-demo-go": its toolchain "golang-build" '
+        "builds Go 1.26.7 (target golang-build), older than the go 1.27 its module asks for "
         f"({GO_MOD}:3), and the build cannot fetch a newer Go (GOTOOLCHAIN=local): add \"1.27\" to the "
-        f'versions of "golang-tools" ({TOOLS}:{line_of(project, TOOLS, "versions =")})')
-    edit(project, TOOLS, '"1.26.7"', '"1.26.7", "1.27rc3"')  # the app builds FROM the newest stable one
+        f'versions of "golang-build" ({BUILD}:{line_of(project, BUILD, "versions =")})')
+    edit(project, BUILD, '"1.26.7"', '"1.26.7", "1.27rc3"')  # the app builds FROM the newest stable one
     assert fails(project).endswith('(GOTOOLCHAIN=local): set toolchain_version = "1.27rc3"')
-    edit(project, APP, '  toolchain = "golang-tools"', '  toolchain = "golang-tools"\n  toolchain_version = "1.27rc3"')
+    edit(project, APP, '  toolchain = "golang-build"', '  toolchain = "golang-build"\n  toolchain_version = "1.27rc3"')
     assert run_bakegen(cwd=project).code == 0
     edit(project, GO_MOD, "go 1.27", "go 1.27.0")  # a release candidate is older than the release
     assert f'{APP}:{line_of(project, APP, "toolchain_version")}: app "ci-demo-go": its toolchain' in fails(project)
@@ -306,7 +307,7 @@ SVC = "bake/svc/image.hcl"
 ])
 def test_a_published_toolchain_older_than_go_mod_is_refused(tmp_path, go_line, toolchain, stated, message):
     path = published_service(tmp_path, go_line)
-    edit(path, SVC, '"{registry}/common/tools/golang:1.27"', f'"{{registry}}/common/tools/{toolchain}"')
+    edit(path, SVC, '"{registry}/common/tools/golang-build:1.27"', f'"{{registry}}/common/tools/{toolchain}"')
     if stated:
         edit(path, SVC, "  runtime   = ", f'  toolchain_version = "{stated}"\n  runtime   = ')
     needle, _, text = message.partition(":")
@@ -323,7 +324,7 @@ def test_a_published_toolchain_older_than_go_mod_is_refused(tmp_path, go_line, t
 ])
 def test_a_published_toolchain_that_builds_the_module_passes(tmp_path, go_line, toolchain, stated):
     path = published_service(tmp_path, go_line)
-    edit(path, SVC, '"{registry}/common/tools/golang:1.27"', f'"{{registry}}/common/tools/{toolchain}"')
+    edit(path, SVC, '"{registry}/common/tools/golang-build:1.27"', f'"{{registry}}/common/tools/{toolchain}"')
     if stated:
         edit(path, SVC, "  runtime   = ", f'  toolchain_version = "{stated}"\n  runtime   = ')
     r = run_bakegen(cwd=path)

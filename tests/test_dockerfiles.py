@@ -1,8 +1,9 @@
 """Static tests of the Dockerfiles under bake/ (BuildKit's own parser, the ``dockerfile`` package).
 
-Besides reading them, a few run what they embed with /bin/sh: the ``pick`` and ``fetch`` helper
-scripts (heredocs) and RUN snippets, with stub commands (curl, apt-get, dpkg, go, ...) on PATH and
-paths redirected into a temp folder, so neither Docker nor the network is needed. Those skip
+Besides reading them, a few run what they use with /bin/sh: the ``pick``, ``fetch`` and
+``go-release`` helper scripts (bake/lib, the bakegen-lib context) and RUN snippets, with stub
+commands (curl, apt-get, dpkg, go, ...) on PATH and paths redirected into a temp folder, so
+neither Docker nor the network is needed. Those skip
 where /bin/sh is missing. The cgo contract (CGO_ENABLED, CGO_PLATFORMS, the builder's platform)
 is checked against the bake file bakegen generates, as tests/test_images_vs_bake.py does for the
 other args. Real builds are in tests/test_real_builds.py.
@@ -29,7 +30,9 @@ EXAMPLE = ROOT / "examples" / "repos" / "ci-demo-go"
 NONROOT = "65532:65532"
 DEFAULT_BASE_IMAGE = "debian:trixie-slim"
 AUTOMATIC_ARGS = {f"{side}{part}" for side in ("TARGET", "BUILD") for part in ("PLATFORM", "OS", "ARCH", "VARIANT")}
-EXPECTED = {"golang-tools", "golang-runtime", "golang-runtime-static"}
+EXPECTED = {"golang-tools", "golang-build", "golang-runtime", "golang-runtime-static"}
+LIB = BAKE / "lib"  # the bakegen-lib context: scripts the Dockerfiles share
+GO_IMAGES = ("golang-tools", "golang-build")  # the images that download Go (bake/lib/go-release)
 NON_ROOT_IMAGES = ["golang-runtime", "golang-runtime-static", "ci-demo-go"]
 # The seed's toolchain packages (its cgo toolchain and -dev libraries).
 SEED_APT_PACKAGES = {"git", "g++", "gcc", "make", "cmake", "pkg-config", "binutils", "libc6-dev", "libstdc++6",
@@ -160,6 +163,7 @@ for _name, _target in (("ci-demo-go", TARGETS["ci-demo-go-prd"]), ("cgo-demo", C
 DOCKERFILES = sorted(BAKE.glob("*/Dockerfile")) + list(GENERATED.values())
 IDS = [p.parent.name for p in DOCKERFILES]
 TOOLS = BAKE / "golang-tools" / "Dockerfile"
+COMPILE = BAKE / "golang-build" / "Dockerfile"
 APP_DOCKERFILE = GENERATED["ci-demo-go"]
 
 
@@ -254,12 +258,43 @@ def test_downloads_only_through_fetch_and_verified_before_unpacking(path):
             assert re.search(r"\bfetch\s", text[: m.start()]), f"{path}:{c.start_line}: unpacks what it did not fetch"
 
 
+def lib_copies(df: Parsed, stage: Stage) -> list[str]:
+    """The bake/lib scripts a stage (or one it is FROM) copies from the bakegen-lib context."""
+    return [name for s in df.lineage(stage) for c in s.of("COPY") if flag_values(c, "from") == ["bakegen-lib"]
+            for name in c.value[:-1]]
+
+
 def test_fetch_checks_the_sha256_before_returning():
-    (fetch,) = [c for c in tools_df().commands if c.cmd == "COPY" and c.value[-1] == "/usr/local/bin/fetch"]
-    script = fetch.heredocs[0].content
+    script = "\n".join(line for line in (LIB / "fetch").read_text().splitlines() if not line.startswith("#"))
     curl, check = script.index("curl "), script.index("sha256sum -c")
     assert curl < check and 'rm -f "$file"' in script[check:] and "exit 1" in script[check:]
     assert not UNPACK.search(script)
+
+
+@pytest.mark.parametrize("image", GO_IMAGES)
+def test_go_comes_from_the_one_shared_verified_download(image):
+    """Both images that hold Go get it from bake/lib/go-release (pick, fetch: checked with
+    sha256sum before unpacking), copied from the bakegen-lib context, not from a copy of it."""
+    df = parse(BAKE / image / "Dockerfile")
+    fetcher = df.stage("fetcher")
+    (copy,) = [c for c in fetcher.of("COPY") if flag_values(c, "from") == ["bakegen-lib"]]
+    assert copy.value == ("pick", "fetch", "go-release", "/usr/local/bin/") and "--chmod=0755" in copy.flags
+    assert not [c for c in df.commands if c.cmd == "COPY" and c.heredocs]  # no script of its own
+    (host,) = df.stage("go-host").of("RUN")
+    assert run_text(host).split("; ")[-1].strip() == "go-release host"
+    (target,) = df.stage("go").of("RUN")
+    assert "go-release target /opt/go-host;" in run_text(target) + ";"
+    assert mounts(target) == [{"type": "bind", "from": "go-host", "source": "/usr/local/go", "target": "/opt/go-host"}]
+    assert {"GOLANG_FILES", "GOLANG_DOWNLOAD_URL", "GOLANG_VERSION", "TARGETPLATFORM", "BUILDPLATFORM",
+            "TARGETARCH", "TARGETVARIANT", "BUILDARCH"} <= set(stage_args(df.stage("go")))
+
+
+def test_go_release_unpacks_only_what_fetch_verified():
+    script = (LIB / "go-release").read_text()
+    download = script[script.index("download() {"):script.index("\n}\n", script.index("download() {"))]
+    assert download.index('"$here/fetch"') < download.index("tar -C /usr/local -xzf")
+    assert [m.start() for m in UNPACK.finditer(script)] == [script.index("tar -C /usr/local -xzf")]
+    assert not {"curl", "wget"} & set(shell_commands(script))
 
 
 @pytest.mark.parametrize("path", DOCKERFILES, ids=IDS)
@@ -269,6 +304,7 @@ def test_tools_used_are_installed_by_apt(path):
         available = set().union(*(apt_installed(s) for s in df.lineage(stage)))
         scripts = [run_text(c) for c in stage.of("RUN")]
         scripts += [h.content for s in df.lineage(stage) for c in s.of("COPY") for h in c.heredocs or ()]
+        scripts += [(LIB / name).read_text() for name in lib_copies(df, stage)]
         for script in scripts:
             for name in shell_commands(re.sub(r"apt-get\s+install\s+[^;&|]*", "", script)):
                 if name in APT_TOOLS and stage.base not in ("${TOOLCHAIN_IMAGE}",):
@@ -306,7 +342,8 @@ def test_copies_from_stages_are_linked_and_known(path):
         earlier = {s.name for s in df.stages[: stage.index] if s.name}
         for c in stage.of("COPY"):
             if flag_values(c, "from"):
-                assert "--link" in c.flags and flag_values(c, "from")[0] in earlier, f"{path}:{c.start_line}"
+                assert "--link" in c.flags and flag_values(c, "from")[0] in earlier | {"bakegen-lib"}, \
+                    f"{path}:{c.start_line}"
         for c in stage.of("RUN"):
             for m in mounts(c):
                 assert "from" not in m or m["from"] in earlier | {"bakegen-lib"}, f"{path}:{c.start_line}: {m}"
@@ -348,7 +385,7 @@ def test_final_stage_runs_as_numeric_non_root_65532(image):
     assert [c for s in lineage for c in s.of("WORKDIR")][-1].value[0] == "/app"
 
 
-@pytest.mark.parametrize("image", ["golang-tools", "golang-runtime", "golang-runtime-static"])
+@pytest.mark.parametrize("image", ["golang-tools", "golang-build", "golang-runtime", "golang-runtime-static"])
 def test_base_images_start_from_the_base_image_arg(image):
     df = parse(BAKE / image / "Dockerfile")
     assert df.global_args["BASE_IMAGE"] == DEFAULT_BASE_IMAGE
@@ -487,6 +524,41 @@ def test_cgo_app_on_an_older_debian_than_its_toolchain_is_refused(project):
     assert r.code == 2 and "links against Debian trixie's C library" in r.stderr, r
 
 
+def line_of(path: Path, needle: str) -> int:
+    return next(n for n, text in enumerate(path.read_text().splitlines(), 1) if needle in text)
+
+
+def test_cgo_app_on_the_compile_image_of_the_same_bake_is_refused_with_the_fix(project):
+    """Issue 23: golang-build's definition says it has no C compiler (cgo = false): a cgo app
+    that builds FROM it is refused at generation time, one line naming the app's cgo line, the
+    definition that says so and the toolchain of the same bake/ that has one."""
+    app = project / "bake/cgo-demo/image.hcl"
+    app.write_text(app.read_text().replace('toolchain = "golang-tools"', 'toolchain = "golang-build"'))
+    r = run_bakegen(cwd=project)
+    build = project / "bake/golang-build/image.hcl"
+    assert r.code == 2 and r.stdout == "" and r.stderr.strip() == (
+        f'bakegen: error: bake/cgo-demo/image.hcl:{line_of(app, "cgo          = true")}: app "cgo-demo": cgo = true '
+        f'needs a C compiler, which the toolchain "golang-build" has not (cgo = false, '
+        f'bake/golang-build/image.hcl:{line_of(build, "cgo = false")}): set toolchain = "golang-tools", or set cgo = false')
+    tools = project / "bake/golang-tools/image.hcl"  # no toolchain beside it has one: say what to define
+    tools.write_text(tools.read_text().replace("  cgo = true", "  cgo = false"))
+    assert 'define a toolchain with a C compiler beside it (golang-tools' in run_bakegen(cwd=project).stderr
+    build.write_text(build.read_text().replace("  cgo = false", "  cgo = true"))  # it says it has one now
+    assert run_bakegen(cwd=project).code == 0
+
+
+@pytest.mark.parametrize("key, value, arg", [("tools", '["gotest.tools/gotestsum@v1.13.0"]', "GO_TOOLS"),
+                                             ("protoc_version", '"30.2"', "PROTOC_VERSION")])
+def test_a_toolchain_key_its_dockerfile_cannot_honour_is_refused(project, key, value, arg):
+    """The compile image's Dockerfile installs no Go tools and no protoc: asking for them there
+    would build an image without them, silently."""
+    build = project / "bake/golang-build/image.hcl"
+    build.write_text(build.read_text().replace("  cgo = false", f"  cgo = false\n  {key} = {value}"))
+    r = run_bakegen(cwd=project)
+    assert r.code == 2 and f"bake/golang-build/image.hcl:{line_of(build, key + ' = ')}: {key} is set, but " \
+        f"bake/golang-build/Dockerfile declares no ARG {arg}" in r.stderr, r
+
+
 # --------------------------------------------------------------------------- golang-tools
 def test_tools_stage_layout():
     df = tools_df()
@@ -544,12 +616,11 @@ def sh(script: str, env: dict, cwd: Path | None = None) -> subprocess.CompletedP
 
 @pytest.fixture
 def bindir(tmp_path) -> Path:
-    """pick and fetch from the Dockerfile, and a log every stub appends its argv to."""
+    """pick and fetch (bake/lib), and a log every stub appends its argv to."""
     d = tmp_path / "bin"
     d.mkdir()
-    for c in tools_df().commands:
-        if c.cmd == "COPY" and c.heredocs:
-            write_exe(d / Path(c.value[-1]).name, c.heredocs[0].content)
+    for name in ("pick", "fetch"):
+        write_exe(d / name, (LIB / name).read_text())
     for name in ("apt-get", "dpkg", "unzip", "tar", "cp"):
         write_exe(d / name, f'#!/bin/sh\necho "{name} $*" >> "$LOG"\n')
     return d
@@ -611,25 +682,52 @@ def stage_run(stage: str, needle: str) -> str:
     return run_text(c)
 
 
-@needs_sh
-@pytest.mark.parametrize("target, fetched", [("linux/arm64", "go1.24.2.linux-arm64.tar.gz"), ("linux/amd64", None)])
-def test_go_stage_downloads_the_targets_release_and_copies_the_hosts(bindir, tmp_path, target, fetched):
+def go_release(bindir: Path, tmp_path: Path) -> Path:
+    """bake/lib/go-release in ``bindir``, its /tmp and /usr/local/go moved into ``tmp_path/root``;
+    a fetch stub that logs and leaves an empty file; the go it unpacked says go1.24.2."""
     write_exe(bindir / "fetch", '#!/bin/sh\necho "fetch $*" >> "$LOG"\ntouch "$2"\n')
     root = tmp_path / "root"
-    (root / "usr/local/go").mkdir(parents=True)
+    (root / "usr/local/go/bin").mkdir(parents=True)
     (root / "usr/local/go/VERSION").write_text("go1.24.2\n")
-    script = stage_run("go", "GOLANG_FILES").replace("/tmp/", f"{tmp_path}/").replace("/usr/local/go", f"{root}/usr/local/go")
-    r = sh(script, env_of(bindir, tmp_path, TARGETPLATFORM=target, BUILDPLATFORM="linux/amd64", TARGETARCH="arm64",
-                          TARGETVARIANT="", BUILDARCH="amd64", GOLANG_VERSION="1.24.2", GOLANG_FILES=GOLANG_FILES,
-                          GOLANG_DOWNLOAD_URL="https://dl.example/go/"))
+    write_exe(root / "usr/local/go/bin/go", '#!/bin/sh\necho "go $*" >> "$LOG"\n')
+    text = (LIB / "go-release").read_text().replace("/tmp/", f"{tmp_path}/").replace("/usr/local/go", f"{root}/usr/local/go")
+    write_exe(bindir / "go-release", text)
+    return root
+
+
+GO_RELEASE_ENV = {"BUILDPLATFORM": "linux/amd64", "TARGETARCH": "arm64", "TARGETVARIANT": "", "BUILDARCH": "amd64",
+                  "GOLANG_VERSION": "1.24.2", "GOLANG_FILES": GOLANG_FILES, "GOLANG_DOWNLOAD_URL": "https://dl.example/go/"}
+
+
+@needs_sh
+@pytest.mark.parametrize("target, fetched", [("linux/arm64", "go1.24.2.linux-arm64.tar.gz"), ("linux/amd64", None)])
+def test_go_release_downloads_the_targets_release_and_copies_the_hosts(bindir, tmp_path, target, fetched):
+    root = go_release(bindir, tmp_path)
+    r = sh("go-release target /opt/go-host", env_of(bindir, tmp_path, TARGETPLATFORM=target, **GO_RELEASE_ENV))
     assert r.returncode == 0, r.stderr
     lines = log(tmp_path)
     if fetched:
-        assert lines[0] == f"fetch https://dl.example/go/{fetched} {tmp_path}/go.tgz {'b' * 64}"
+        assert lines[0] == f"fetch https://dl.example/go/{fetched} {tmp_path}/go-release.tgz {'b' * 64}"
         assert lines[1].startswith("tar -C /usr/local -xzf")  # unpacked after the verified fetch
     else:
         assert lines == [f"cp -a /opt/go-host {root}/usr/local/go"]
-    assert "make.bash" in script and "GOROOT_BOOTSTRAP=/opt/go-host" in script  # arm/v5: from verified source
+    script = (LIB / "go-release").read_text()
+    assert "make.bash" in script and 'GOROOT_BOOTSTRAP="$hostgo"' in script  # arm/v5: from verified source
+    (root / "usr/local/go/VERSION").write_text("go1.24.1\n")  # not the release the definition names
+    assert sh("go-release target /opt/go-host", env_of(bindir, tmp_path, TARGETPLATFORM=target,
+                                                      **GO_RELEASE_ENV)).returncode != 0
+
+
+@needs_sh
+def test_go_release_host_fetches_the_build_machines_release(bindir, tmp_path):
+    go_release(bindir, tmp_path)
+    r = sh("go-release host", env_of(bindir, tmp_path, **GO_RELEASE_ENV))
+    assert r.returncode == 0, r.stderr
+    lines = log(tmp_path)
+    assert lines[0] == f"fetch https://dl.example/go/go1.24.2.linux-amd64.tar.gz {tmp_path}/go-release.tgz {SHA}"
+    assert lines[1].startswith("tar -C /usr/local -xzf") and lines[2] == "go version"
+    r = sh("go-release hots", env_of(bindir, tmp_path, **GO_RELEASE_ENV))
+    assert r.returncode == 2 and "usage: go-release host | go-release target HOSTGO" in r.stderr
 
 
 @needs_sh
@@ -683,6 +781,66 @@ def test_toolchain_installs_a_cross_compiler_for_each_other_platform(bindir, tmp
     assert not any(p.endswith(f":{'amd64' if arch == 'arm64' else 'arm64'}") for p in install)
     r = sh(run_text(c), env_of(bindir, tmp_path, TARGETPLATFORM="linux/amd64", CGO_PLATFORMS="linux/arm64"))
     assert r.returncode == 1 and "is not <platform>=<dpkg arch>:<GNU triplet>" in r.stderr
+
+
+# --------------------------------------------------------------------------- golang-build
+def compile_df() -> Parsed:
+    return parse(COMPILE)
+
+
+def test_compile_image_layout():
+    """Go and the CA bundle on the Debian base, nothing else: every RUN is in a stage on the build
+    platform, so the image's own stage only copies (another platform needs no emulation); no apt
+    there, no C compiler, none of the toolchain's args (cgo platforms, protoc, tools)."""
+    df = compile_df()
+    assert [(s.name, s.base, s.platform) for s in df.stages] == [
+        ("fetcher", "${BASE_IMAGE}", "$BUILDPLATFORM"), ("go-host", "fetcher", None), ("go", "fetcher", None),
+        ("golang-build", "${BASE_IMAGE}", None)]
+    final = df.final
+    assert not final.of("RUN") and not final.of("USER") and final.of("WORKDIR")[-1].value[0] == "/go"
+    assert [(flag_values(c, "from")[0], c.value) for c in final.of("COPY")] == [
+        ("fetcher", ("/etc/ssl/certs/ca-certificates.crt", "/etc/ssl/certs/ca-certificates.crt")),
+        ("go", ("/usr/local/go", "/usr/local/go"))]
+    assert apt_installed(df.stage("fetcher")) == {"ca-certificates", "curl"}
+    env = env_pairs(final)
+    assert env["CGO_ENABLED"] == "0" and env["GOTOOLCHAIN"] == "local" and env["GOPATH"] == "/go"
+    assert env["GOPROXY"] == "${GOPROXY}" and env["GOSUMDB"] == "${GOSUMDB}" and "CGO_PLATFORMS" not in env
+    assert env["GOLANG_VERSION"] == "${GOLANG_VERSION}" and {"/usr/local/go/bin", "/go/bin"} <= set(env["PATH"].split(":"))
+    declared = set(df.global_args) | {n for s in df.stages for n in stage_args(s)}
+    assert not declared & {"CGO_PLATFORMS", "GO_TOOLS", "PROTOC_VERSION", "PROTOC_FILES"}
+
+
+# A GOROOT as Go's release lays it out: what the compile image keeps, and what it leaves out.
+GOROOT_KEPT = ["VERSION", "go.env", "LICENSE", "bin/go", "bin/gofmt", "pkg/tool/linux_amd64/compile",
+               "pkg/include/textflag.h", "lib/time/zoneinfo.zip", "src/go.mod", "src/strings/strings.go",
+               "src/vendor/modules.txt", "src/cmd/go/main.go", "src/testing/testing.go",
+               "src/encoding/json/internal/jsontest/_embed/x.json.zst"]
+GOROOT_LEFT_OUT = ["api/go1.txt", "doc/go_spec.html", "misc/wasm/x.js", "test/fixedbugs/bug1.go",
+                   "src/strings/strings_test.go", "src/strings/testdata/x.txt", "src/cmd/go/testdata/script/x.txt",
+                   "src/cmd/go/go_test.go", "src/go/build/testdata/a/b/c.go"]
+
+
+@needs_sh
+def test_compile_image_leaves_out_what_gos_build_never_reads(bindir, tmp_path):
+    """The go stage's RUN on such a GOROOT: Go's API lists, documents, misc and compiler tests,
+    every testdata folder and _test.go file go; everything else stays. Then the build machine's
+    go lists every package of std and cmd on what is left, and a failure there fails the build."""
+    (c,) = compile_df().stage("go").of("RUN")
+    goroot, host = tmp_path / "root/usr/local/go", tmp_path / "host"
+    for name in GOROOT_KEPT + GOROOT_LEFT_OUT:
+        (goroot / name).parent.mkdir(parents=True, exist_ok=True)
+        (goroot / name).write_text(name)
+    write_exe(bindir / "go-release", '#!/bin/sh\necho "go-release $*" >> "$LOG"\n')
+    (host / "bin").mkdir(parents=True)
+    write_exe(host / "bin/go", '#!/bin/sh\necho "go $* GOROOT=$GOROOT GOTOOLCHAIN=$GOTOOLCHAIN" >> "$LOG"\n')
+    script = run_text(c).replace("/tmp/", f"{tmp_path}/").replace("/usr/local/go", str(goroot)).replace(
+        "/opt/go-host", str(host))
+    r = sh(script, env_of(bindir, tmp_path))
+    assert r.returncode == 0, r.stderr
+    assert {p.relative_to(goroot).as_posix() for p in goroot.rglob("*") if p.is_file()} == set(GOROOT_KEPT)
+    assert log(tmp_path) == [f"go-release target {host}", f"go list -deps std cmd GOROOT={goroot} GOTOOLCHAIN=local"]
+    write_exe(host / "bin/go", "#!/bin/sh\necho >&2 'package strings is not in std'\nexit 1\n")
+    assert sh(script, env_of(bindir, tmp_path)).returncode == 1
 
 
 # --------------------------------------------------------------------------- the application

@@ -164,17 +164,19 @@ def test_no_unpinned_tool_in_args_or_dockerfiles():
 
 def test_variants_and_versions_keep_the_contract(project):
     """Two Go versions × two suites, static runtime on bookworm, registry cache: the same checks."""
-    tools = project / "bake/golang-tools/image.hcl"
-    tools.write_text(tools.read_text().replace('versions = ["1.27.0"]', 'versions = ["1.24.13", "1.25.14"]')
-                     .replace('variants = ["trixie"]', 'variants = ["bookworm", "trixie"]'))
+    for image in ("golang-tools", "golang-build"):
+        tools = project / "bake" / image / "image.hcl"
+        tools.write_text(tools.read_text().replace('versions = ["1.27.0"]', 'versions = ["1.24.13", "1.25.14"]')
+                         .replace('variants = ["trixie"]', 'variants = ["bookworm", "trixie"]'))
     r = run_bakegen("--registry-cache", cwd=project)
     assert r.code == 0, r
     targets = building_targets(r.stdout)
-    assert sorted(targets) == ["ci-demo-go-dev", "ci-demo-go-prd", "ci-demo-go-test", "golang-runtime",
-                               "golang-runtime-static", "golang-tools-1_24_13-debian12", "golang-tools-1_24_13-debian13",
-                               "golang-tools-1_25_14-debian12", "golang-tools-1_25_14-debian13"]
-    assert targets["ci-demo-go-dev"]["contexts"]["REGISTRY/common/tools/golang:1.25.14"] == (
-        "target:golang-tools-1_25_14-debian12")
+    assert sorted(targets) == sorted(["ci-demo-go-dev", "ci-demo-go-prd", "ci-demo-go-test", "golang-runtime",
+                                      "golang-runtime-static"] + [
+        f"{image}-{v}-{suffix}" for image in ("golang-build", "golang-tools") for v in ("1_24_13", "1_25_14")
+        for suffix in ("debian12", "debian13")])
+    assert targets["ci-demo-go-dev"]["contexts"]["REGISTRY/common/tools/golang-build:1.25.14"] == (
+        "target:golang-build-1_25_14-debian12")
     for t in targets.values():
         declared, _ = arg_declarations(parse(t, project)[1])
         assert set(t.get("args", {})) <= declared

@@ -23,7 +23,7 @@ def test_init_writes_the_base_images_as_the_example_holds_them(tmp_path):
     assert text == (EXAMPLES / "base-images" / "docker-bake.hcl").read_text()
     assert set(strict_parse(text)["group"]) == {"base", "default"}
     printed = bake_print(repo.path)
-    assert set(printed["target"]) == {"golang-tools", "golang-runtime", "golang-runtime-static"}
+    assert set(printed["target"]) == {"golang-tools", "golang-build", "golang-runtime", "golang-runtime-static"}
 
 
 WRITTEN = shutil.ignore_patterns("bake", "docker-bake.hcl", ".gitignore")  # what init (and -o) write
@@ -42,12 +42,13 @@ def test_init_app_writes_a_service_built_from_the_published_bases(tmp_path):
     assert text == (EXAMPLES / "ci-demo-go" / "docker-bake.hcl").read_text()
     targets = targets_of(text)
     assert set(targets) == {"_ci-demo-go", "ci-demo-go-dev", "ci-demo-go-prd", "ci-demo-go-test"}
-    tools = "REGISTRY/common/tools/golang:1.27"
+    tools = "REGISTRY/common/tools/golang-build:1.27"  # the compile image: the sample has no cgo
     assert targets["ci-demo-go-prd"]["contexts"][tools] == f"docker-image://{tools}"
     printed = bake_print(service)
     app = printed["target"]["ci-demo-go-prd"]
     assert app["contexts"] == {
-        "registry.example.com/common/tools/golang:1.27": "docker-image://registry.example.com/common/tools/golang:1.27",
+        "registry.example.com/common/tools/golang-build:1.27":
+            "docker-image://registry.example.com/common/tools/golang-build:1.27",
         "registry.example.com/common/runtime/golang:debian13":
             "docker-image://registry.example.com/common/runtime/golang:debian13"}
     assert set(printed["target"]) == set(targets) - {"_ci-demo-go"}  # only the app is built
@@ -82,18 +83,53 @@ def test_init_app_beside_base_images_uses_them(tmp_path):
     r = run_bakegen("init", "--app", "svc", "--context", "svc", cwd=repo.path)
     assert r.code == 0, r
     hcl = (repo.path / "bake/svc/image.hcl").read_text()
-    assert 'toolchain = "golang-tools"' in hcl and 'runtime   = "golang-runtime"' in hcl
+    assert 'toolchain = "golang-build"' in hcl and 'runtime   = "golang-runtime"' in hcl
     assert 'context     = "../../svc"' in hcl and 'envs   = ["dev"]' in hcl and 'config = ""' in hcl
     (repo.path / "svc" / "go.mod").write_text("module example.com/svc\n\ngo 1.24\n")
     (repo.path / "svc" / "main.go").write_text("package main\n\nfunc main() {}\n")
     r = run_bakegen("-o", "docker-bake.hcl", cwd=repo.path)
     assert r.code == 0, r
     t = targets_of((repo.path / "docker-bake.hcl").read_text())["svc"]
-    assert t["contexts"]["REGISTRY/common/tools/golang:1.27.0"] == "target:golang-tools"
+    assert t["contexts"]["REGISTRY/common/tools/golang-build:1.27.0"] == "target:golang-build"
     assert t["context"] == "svc" and t["inherits"] == ["_svc"] and t["target"] == "env-dev"
     assert strict_parse((repo.path / "docker-bake.hcl").read_text())["variable"]["REGISTRY"]["default"] == \
         "reg.example.com/team"
     bake_print(repo.path)
+
+
+def test_init_app_beside_base_images_builds_a_cgo_app_from_the_toolchain(tmp_path):
+    """Issue 23: beside the base images init wrote, an app without cgo builds FROM the compile
+    image, a cgo app FROM the toolchain with a C compiler; with none there, --cgo is refused."""
+    repo = Repo(tmp_path / "mono")
+    assert run_bakegen("init", cwd=repo.path).code == 0
+    for app, args in (("svc", ()), ("native", ("--cgo",))):
+        source(repo.path / app, "go 1.27\n")
+        assert run_bakegen("init", "--app", app, "--context", app, *args, cwd=repo.path).code == 0
+    assert '  toolchain = "golang-build"\n' in written(repo.path, "svc")
+    assert '  toolchain = "golang-tools"\n' in written(repo.path, "native") and "cgo          = true" in \
+        written(repo.path, "native")
+    r = run_bakegen("-o", "docker-bake.hcl", cwd=repo.path)
+    assert r.code == 0, r
+    targets = targets_of((repo.path / "docker-bake.hcl").read_text())
+    assert targets["native"]["contexts"]["REGISTRY/common/tools/golang:1.27.0"] == "target:golang-tools"
+    assert targets["svc"]["contexts"]["REGISTRY/common/tools/golang-build:1.27.0"] == "target:golang-build"
+    shutil.rmtree(repo.path / "bake/golang-tools")
+    source(repo.path / "other", "go 1.27\n")
+    r = run_bakegen("init", "--app", "other", "--context", "other", "--cgo", cwd=repo.path)
+    assert r.code == 2 and not (repo.path / "bake/other").exists()
+    assert r.stderr == ("bakegen: error: --cgo: no toolchain defined beside the app has a C compiler (golang-build: "
+                        "cgo = false): define one first (golang-tools, as `bakegen init` writes it)\n")
+
+
+def test_init_app_beside_bases_without_a_compile_image_keeps_the_toolchain(tmp_path):
+    """A base-images folder from before the compile image (a toolchain and runtimes only): an app
+    without cgo builds FROM the toolchain it has."""
+    repo = Repo(tmp_path / "mono")
+    assert run_bakegen("init", cwd=repo.path).code == 0
+    shutil.rmtree(repo.path / "bake/golang-build")
+    source(repo.path / "svc", "go 1.27\n")
+    assert run_bakegen("init", "--app", "svc", "--context", "svc", cwd=repo.path).code == 0
+    assert '  toolchain = "golang-tools"\n' in written(repo.path, "svc")
 
 
 def test_init_never_overwrites_and_writes_nothing_then(tmp_path):
@@ -172,12 +208,12 @@ def written(path, app):
 
 
 @pytest.mark.parametrize("go_mod, args, toolchain", [
-    ("go 1.27\n", (), "golang:1.27"),
-    ("go 1.27\n\ntoolchain go1.27.3\n", (), "golang:1.27"),
-    ("go 1.24\n", (), "golang:1.27"),  # the newest line bakegen knows: what new base images build
-    ("go 1.26.2\n\ntoolchain go1.28.1\n", (), "golang:1.28"),  # the Go its developers use
-    ("go 1.29rc1\n", ("--cgo",), "golang:1.29-debian13"),
-    (None, (), "golang:1.27"),  # no go.mod (yet)
+    ("go 1.27\n", (), "golang-build:1.27"),  # the compile image, Go alone: no cgo
+    ("go 1.27\n\ntoolchain go1.27.3\n", (), "golang-build:1.27"),
+    ("go 1.24\n", (), "golang-build:1.27"),  # the newest line bakegen knows: what new base images build
+    ("go 1.26.2\n\ntoolchain go1.28.1\n", (), "golang-build:1.28"),  # the Go its developers use
+    ("go 1.29rc1\n", ("--cgo",), "golang:1.29-debian13"),  # the toolchain with a C compiler
+    (None, (), "golang-build:1.27"),  # no go.mod (yet)
 ])
 def test_init_app_names_a_toolchain_that_builds_the_module(tmp_path, go_mod, args, toolchain):
     path = source(tmp_path / "svc", go_mod)
@@ -204,9 +240,12 @@ def test_init_app_beside_bases_older_than_go_mod_is_refused(tmp_path):
     source(repo.path / "svc", "go 1.27\n")
     r = run_bakegen("init", "--app", "svc", "--context", "svc", cwd=repo.path)
     assert r.code == 2 and not (repo.path / "bake/svc").exists()
-    assert r.stderr == ('bakegen: error: --app: the toolchain "golang-tools" defined beside it builds Go 1.26.7, older '
+    assert r.stderr == ('bakegen: error: --app: the toolchain "golang-build" defined beside it builds Go 1.26.7, older '
                         "than the go 1.27 its module asks for (svc/go.mod:3), and the build cannot fetch a newer Go "
-                        '(GOTOOLCHAIN=local): add "1.27" to its versions (bake/golang-tools/image.hcl:9) first\n')
+                        '(GOTOOLCHAIN=local): add "1.27" to its versions (bake/golang-build/image.hcl:9) first\n')
+    r = run_bakegen("init", "--app", "svc", "--context", "svc", "--cgo", cwd=repo.path)  # the one it would build FROM
+    assert r.code == 2 and '"golang-tools" defined beside it builds Go 1.26.7' in r.stderr
+    assert "(bake/golang-tools/image.hcl:9)" in r.stderr
 
 
 def test_a_second_app_in_cmd_beside_a_top_level_main_builds_its_own_package(tmp_path):
@@ -250,3 +289,15 @@ def test_init_app_that_cannot_tell_lists_the_candidates_and_takes_main_package(t
     assert 'main_package = "cmd/cli"' in written(path, "svc")
     r = run_bakegen("init", "--main-package", "cmd/cli", cwd=tmp_path)
     assert r.code == 2 and "--main-package: --main-package needs --app NAME" in r.stderr
+
+
+def test_the_repositories_the_cgo_refusal_reads_are_those_init_publishes():
+    """A published toolchain says it has no C compiler by its repository: the one the base images
+    init writes publish the compile image to (and the fix names the toolchain's)."""
+    from bakegen import loader
+    from bakegen.apps import COMPILE_REPOSITORY, TOOLCHAIN_REPOSITORY
+    from bakegen.model import Toolchain
+
+    builtin = loader.load(loader.package_path("bake"), "bake")
+    by_cgo = {i.cgo: i.repository for i in builtin.images if isinstance(i, Toolchain)}
+    assert by_cgo == {False: COMPILE_REPOSITORY, True: TOOLCHAIN_REPOSITORY}

@@ -51,6 +51,7 @@ KIND = {
         "versions": '["1.25.14"]',
         "variants": '["bookworm"]',
         "aliases": '["minor", "major"]',
+        "cgo": "false",
         "base_image": '"debian:{suite}"',
         "go_download_url": '"https://mirror.example.com/go"',
         "goproxy": '"direct"',
@@ -103,11 +104,14 @@ KIND_IS = {"kind"}  # not changed in place (another kind is another image), but 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory) -> Path:
     """The repository's definitions and sample app, with copies of the folders the path keys can
-    name instead (the same files elsewhere), committed."""
+    name instead (the same files elsewhere), committed. The app builds FROM the toolchain (not the
+    compile image, which refuses cgo = true), so every app key can be changed."""
     root = tmp_path_factory.mktemp("keys")
     shutil.copytree(ROOT / "bake", root / "bake")
     shutil.copytree(ROOT / "examples/repos/ci-demo-go", root / "examples/repos/ci-demo-go",
                     ignore=shutil.ignore_patterns("bake", "docker-bake.hcl"))
+    app = root / FILES["app"]
+    app.write_text(harness.set_attribute(app.read_text(), "toolchain", '"golang-tools"'))
     for src, dst in (("bake/golang-tools", "bake/golang-tools-copy"), ("bake/golang-runtime", "bake/golang-runtime-copy"),
                      ("bake/lib", "bake/lib-copy"), ("examples/repos/ci-demo-go", "examples/repos/ci-demo-go-copy")):
         shutil.copytree(root / src, root / dst)

@@ -11,6 +11,7 @@ from test_lock import RECORDED, Server, with_release
 
 LOCK = "bake/bakegen-lock.json"
 TOOLS = "bake/golang-tools/image.hcl"
+BUILD = "bake/golang-build/image.hcl"  # the compile image: Go versions as the toolchain's
 
 
 @pytest.fixture
@@ -83,15 +84,19 @@ def test_the_network_down_is_a_clear_error_and_nothing_changes(project, served):
 
 def test_upgrade_moves_each_version_to_its_newest_patch_and_nothing_else(project, served):
     url = served.url("/dl/?mode=json&include=all")
-    text = (project / TOOLS).read_text().replace('versions = ["1.27.0"]', 'versions = ["1.24.2"]')  # an older patch
-    (project / TOOLS).write_text(text)
+    texts = {}
+    for file in (TOOLS, BUILD):
+        texts[file] = (project / file).read_text().replace('versions = ["1.27.0"]', 'versions = ["1.24.2"]')  # older
+        (project / file).write_text(texts[file])
     r = lock(project, url, "--upgrade")
     assert r.code == 0, r
     assert "Go 1.24.2 -> 1.24.13" in r.stderr
-    assert (project / TOOLS).read_text() == text.replace('versions = ["1.24.2"]', 'versions = ["1.24.13"]')
+    for file, text in texts.items():
+        assert (project / file).read_text() == text.replace('versions = ["1.24.2"]', 'versions = ["1.24.13"]')
     assert set(json.loads((project / LOCK).read_text())["go"]) == {"1.24.13"}
     out = run_bakegen(cwd=project)
-    assert out.code == 0 and targets_of(out.stdout)["golang-tools"]["args"]["GOLANG_VERSION"] == "1.24.13"
+    assert out.code == 0 and {targets_of(out.stdout)[t]["args"]["GOLANG_VERSION"] for t in ("golang-tools", "golang-build")} \
+        == {"1.24.13"}
     again = lock(project, url, "--upgrade")
     assert again.code == 0 and "every Go version is the newest of its line" in again.stderr
 

@@ -42,6 +42,7 @@ import shutil
 import socket
 import struct
 import subprocess
+import sys
 import tarfile
 import time
 import urllib.error
@@ -51,6 +52,9 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, git, run_bakegen
+
+sys.path.insert(0, str(Path(__file__).parent))
+import harness
 
 pytestmark = pytest.mark.slow
 
@@ -131,18 +135,20 @@ def adapt(dest: Path) -> None:
     _sub(bake / "bakegen.hcl", r'^registry\s*=.*?$', f'registry = "{COMMITTED_REGISTRY}"')
     _sub(bake / "bakegen.hcl", r'^debian_mirror\s*=.*?$', f'debian_mirror = "{FACTS["DEBIAN_MIRROR"]}"')
     base = f'base_image = "{FACTS["REGISTRY"]}/library/debian:{{suite}}-slim"'
-    for name in ("golang-tools", "golang-runtime", "golang-runtime-static"):
+    for name in ("golang-tools", "golang-build", "golang-runtime", "golang-runtime-static"):
         _sub(bake / name / "image.hcl", r'^(\s*)base_image\s*=.*?$', rf"\1{base}")
         _sub(bake / name / "image.hcl", r'^(\s*)variants\s*=.*?$', rf'\1variants = ["{SUITE}"]')
-    tools = bake / "golang-tools" / "image.hcl"
     version = FACTS["GO_VERSION"]
-    _sub(tools, r'^(\s*)versions\s*=.*?$', rf'\1versions = ["{version}"]')
-    _sub(tools, r'^(\s*)go_download_url\s*=.*?$', rf'\1go_download_url = "{FACTS["GO_DOWNLOAD_URL"]}"')
+    for name in ("golang-tools", "golang-build"):
+        tools = bake / name / "image.hcl"
+        _sub(tools, r'^(\s*)versions\s*=.*?$', rf'\1versions = ["{version}"]')
+        _sub(tools, r'^(\s*)go_download_url\s*=.*?$', rf'\1go_download_url = "{FACTS["GO_DOWNLOAD_URL"]}"')
+        _sub(tools, r'^(\s*)go_checksums\s*=.*?$',
+             rf'\1go_checksums = {{ "{version}" = {{ "linux-amd64" = "{FACTS["GO_SHA256_LINUX_AMD64"]}", '
+             rf'"linux-arm64" = "{FACTS["GO_SHA256_LINUX_ARM64"]}" }} }}')
+    tools = bake / "golang-tools" / "image.hcl"
     _sub(tools, r'^(\s*)protoc_version\s*=.*?$', r'\1protoc_version = ""')
     _sub(tools, r'^(\s*)tools\s*=\s*\[.*?\n\s*\]', r"\1tools = []")
-    _sub(tools, r'^(\s*)go_checksums\s*=.*?$',
-         rf'\1go_checksums = {{ "{version}" = {{ "linux-amd64" = "{FACTS["GO_SHA256_LINUX_AMD64"]}", '
-         rf'"linux-arm64" = "{FACTS["GO_SHA256_LINUX_ARM64"]}" }} }}')
 
 
 def commit(path: Path, message: str) -> None:
@@ -271,11 +277,12 @@ def app_tag(path: Path, target: str) -> str:
 
 # ------------------------------------------------------------------------------ fixtures
 TOOLCHAIN = f"common/tools/golang:{FACTS['GO_VERSION']}"
+COMPILE = f"common/tools/golang-build:{FACTS['GO_VERSION']}"  # the sample app compiles on it (no cgo)
 RUNTIME = f"common/runtime/golang:debian{NUMBER}"
 STATIC = f"common/runtime/golang:static-debian{NUMBER}"
-BASES = [TOOLCHAIN, RUNTIME, STATIC]
-TASK1 = ["golang-tools", "golang-runtime", "golang-runtime-static", "ci-demo-go-dev"]
-TASK1_PLATFORMS = {"golang-tools": [AMD64], "golang-runtime-static": [AMD64],
+BASES = [TOOLCHAIN, COMPILE, RUNTIME, STATIC]
+TASK1 = ["golang-tools", "golang-build", "golang-runtime", "golang-runtime-static", "ci-demo-go-dev"]
+TASK1_PLATFORMS = {"golang-tools": [AMD64], "golang-build": [AMD64], "golang-runtime-static": [AMD64],
                    "golang-runtime": [AMD64, ARM64], "ci-demo-go-dev": [AMD64, ARM64]}
 
 
@@ -319,6 +326,54 @@ def test_toolchain_runtimes_and_app_build_for_real(first_build):
     # The binary is in one layer only (the config stage once copied it a second time).
     assert len(layers_holding(first_build["app"], "app/ci-demo-go")) == 1
     assert len(layers_holding(first_build["app"], "app/etc/app_dev.yaml")) == 1
+
+
+def layer_paths(repo_tag: str, want: str = AMD64) -> set[str]:
+    """Every file and link path of every layer of the image (the image's own files, before
+    whiteouts); zstd layers (the toolchains') through the zstd command, which tarfile cannot read."""
+    repo = repo_tag.rpartition(":")[0]
+    paths = set()
+    for layer in manifest(repo_tag, want)[1]["layers"]:
+        blob = _get(f"{repo}/blobs/{layer['digest']}", raw=True)
+        if layer["mediaType"].endswith("+zstd"):
+            if not shutil.which("zstd"):
+                pytest.skip("no zstd command to read the toolchains' zstd layers")
+            blob = subprocess.run(["zstd", "-dc"], input=blob, capture_output=True, check=True).stdout
+        with tarfile.open(fileobj=BytesIO(blob)) as tar:
+            paths |= {m.name.lstrip("./") for m in tar.getmembers() if not m.isdir()}
+    return paths
+
+
+def test_the_compile_image_builds_for_real_holds_go_alone_and_the_app_builds_from_it(project, first_build):
+    """Issue 23: golang-build, the image the sample app (no cgo) compiles on: Go and the CA
+    certificates on Debian, no C compiler, no git, no GOROOT test data; the app's images were
+    built FROM it (bake links its modules, deps and builder stages to the golang-build target of
+    the same run), not FROM the toolchain; that app runs and answers (the next tests)."""
+    platforms, _, image = manifest(COMPILE)
+    env = dict(e.split("=", 1) for e in image["config"]["Env"])
+    assert platforms == [AMD64] and env["GOLANG_VERSION"] == FACTS["GO_VERSION"]
+    assert env["CGO_ENABLED"] == "0" and env["GOTOOLCHAIN"] == "local" and env["GOPATH"] == "/go"
+    assert "/usr/local/go/bin" in env["PATH"].split(":") and "CGO_PLATFORMS" not in env
+    paths = layer_paths(COMPILE)
+    assert {"usr/local/go/bin/go", "usr/local/go/pkg/tool/linux_amd64/compile", "usr/local/go/src/strings/strings.go",
+            "usr/local/go/src/go.mod", "etc/ssl/certs/ca-certificates.crt"} <= paths
+    assert not [p for p in paths if p.endswith("_test.go") or "/testdata/" in p or p.startswith(
+        ("usr/local/go/test/", "usr/local/go/api/", "usr/local/go/doc/", "usr/local/go/misc/"))]
+    assert not {"usr/bin/gcc", "usr/bin/cc", "usr/bin/git", "usr/bin/protoc"} & paths
+    assert "usr/bin/gcc" in layer_paths(TOOLCHAIN)  # where the toolchain has it
+    bake_file = (project / "docker-bake.hcl").read_text()
+    app = bake_file[bake_file.index('target "ci-demo-go-dev" {'):]
+    assert f'"${{REGISTRY}}/{COMPILE}" = "target:golang-build"' in app[:app.index("\n}")]
+
+
+def test_the_compile_image_is_a_fraction_of_the_toolchain(first_build):
+    """Compressed, from the registry (linux/amd64): what a build with an empty cache pulls. The
+    toolchain here has no protoc and no Go tools (the harness has no GitHub and no module proxy);
+    it keeps the cgo toolchain, the -dev libraries and the arm64 cross compiler."""
+    sizes = {name: harness.image_size(f"{REGISTRY}/{ref}")[AMD64]["compressed"]
+             for name, ref in (("golang-tools", TOOLCHAIN), ("golang-build", COMPILE))}
+    print("compressed, linux/amd64: " + ", ".join(f"{n} {s / 1e6:.1f} MB" for n, s in sizes.items()))
+    assert sizes["golang-build"] < sizes["golang-tools"] / 2, sizes
 
 
 def test_independent_apt_steps_run_at_the_same_time(first_build):

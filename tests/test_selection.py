@@ -42,7 +42,7 @@ def names(r):
     return sorted(t for t in targets_of(r.stdout) if not t.startswith("_"))
 
 
-BASES = ["golang-runtime", "golang-runtime-static", "golang-tools"]
+BASES = ["golang-build", "golang-runtime", "golang-runtime-static", "golang-tools"]
 
 
 def test_every_app_and_env_is_a_target_and_a_group(two_apps):
@@ -118,7 +118,8 @@ def test_envs_sharing_one_repository_would_push_the_same_tags(project):
 
 def test_cgo_on_the_static_runtime_is_refused(project):
     app = project / "bake/ci-demo-go/image.hcl"
-    app.write_text(app.read_text().replace('runtime   = "golang-runtime"', 'runtime   = "golang-runtime-static"\n  cgo = true'))
+    app.write_text(app.read_text().replace('runtime   = "golang-runtime"', 'runtime   = "golang-runtime-static"\n  cgo = true')
+                   .replace('toolchain = "golang-build"', 'toolchain = "golang-tools"'))  # the one with a C compiler
     r = run_bakegen(cwd=project)
     assert r.code == 2
     assert "cgo = true builds a binary that needs a C library, which the static runtime" in r.stderr

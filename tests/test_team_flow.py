@@ -201,10 +201,11 @@ def team(tmp_path_factory, wheels) -> dict[str, Path]:
 
 # ------------------------------------------------------------------------------ issue 18: the recipes
 def test_the_base_images_repository_pushes_its_bases_from_main(team):
-    assert f"{FACTS['GO_VERSION']}" in tags("common/tools/golang") and GO_LINE in tags("common/tools/golang")
+    for repo in ("common/tools/golang", "common/tools/golang-build"):  # the toolchain and the compile image
+        assert f"{FACTS['GO_VERSION']}" in tags(repo) and GO_LINE in tags(repo), repo
     assert {"debian12" if SUITE == "bookworm" else "debian11"} <= set(tags("common/runtime/golang"))
     doc = digests_file(team["runner"] / "runner-base-main")
-    assert set(doc) == {"golang-tools", "golang-runtime", "golang-runtime-static"}
+    assert set(doc) == {"golang-tools", "golang-build", "golang-runtime", "golang-runtime-static"}
     for name, entry in doc.items():
         assert entry["containerimage.digest"].startswith("sha256:") and entry["bakegen.key"], name
 
@@ -355,7 +356,7 @@ def test_beside_its_bases_a_one_line_app_change_rebuilds_only_the_app(mono):
     (mono / "svc/handler.go").write_text((mono / "svc/handler.go").read_text() + "\n// one line\n")
     commit(mono, "one line of the app")
     reused, built = reused_and_built(mono)
-    assert built == {"svc"} and reused == {"golang-tools", "golang-runtime", "golang-runtime-static"}
+    assert built == {"svc"} and reused == {"golang-tools", "golang-build", "golang-runtime", "golang-runtime-static"}
 
 
 def test_a_base_change_rebuilds_the_base_and_every_app_on_it(mono):
@@ -364,7 +365,7 @@ def test_a_base_change_rebuilds_the_base_and_every_app_on_it(mono):
     subprocess.run([sys.executable, "-m", "bakegen", "-o", "docker-bake.hcl"], cwd=mono, check=True, capture_output=True)
     commit(mono, "the runtime changes")
     reused, built = reused_and_built(mono)
-    assert built == {"golang-runtime", "svc"} and reused == {"golang-tools", "golang-runtime-static"}
+    assert built == {"golang-runtime", "svc"} and reused == {"golang-tools", "golang-build", "golang-runtime-static"}
 
 
 def test_a_missing_key_tag_builds(mono):
@@ -427,7 +428,7 @@ def test_a_registry_that_cannot_answer_builds_and_does_not_fail(mono, tmp_path):
         server.shutdown()
     assert r.returncode == 0, r.stderr[-2000:]
     printed = json.loads(r.stdout)
-    assert set(printed["target"]) == {"golang-tools", "golang-runtime", "golang-runtime-static", "svc"}
+    assert set(printed["target"]) == {"golang-tools", "golang-build", "golang-runtime", "golang-runtime-static", "svc"}
 
 
 # ------------------------------------------------------------------------------ the registry cache
@@ -535,7 +536,8 @@ def test_the_readme_start_followed_word_for_word_ends_with_images_pushed(tmp_pat
     """Issue 18: the "Start" section, word for word (``follow_start``), ends with every image pushed."""
     registry = f"{FACTS['REGISTRY']}/start-{uuid.uuid4().hex[:8]}"
     follow_start(tmp_path, registry)
-    assert {FACTS["GO_VERSION"], GO_LINE} <= set(tags_at(registry, "common/tools/golang"))
+    for repo in ("common/tools/golang", "common/tools/golang-build"):
+        assert {FACTS["GO_VERSION"], GO_LINE} <= set(tags_at(registry, repo)), repo
     suite = {"bullseye": "debian11", "bookworm": "debian12"}[SUITE]
     assert {suite, f"static-{suite}"} <= set(tags_at(registry, "common/runtime/golang"))
     for env_name in ("dev", "test", "prd"):
@@ -647,5 +649,5 @@ def adapt_after_init(folder: Path, registry: str) -> None:
     settings.write_text(settings.read_text().replace('["linux/amd64", "linux/arm64"]', '["linux/amd64"]'))
     number = {"bullseye": 11, "bookworm": 12}[SUITE]
     for image in apps:
-        text = re.sub(r"(common/tools/golang:)[0-9.]+", rf"\g<1>{GO_LINE}", image.read_text())
+        text = re.sub(r"(common/tools/golang(?:-build)?:)[0-9.]+", rf"\g<1>{GO_LINE}", image.read_text())
         image.write_text(re.sub(r"golang:debian[0-9]+", f"golang:debian{number}", text))

@@ -22,9 +22,11 @@ image "ci-demo-go" {
   healthcheck = ["/app/{app}", "-healthcheck", "-f", "/app/{config}"]
 
   # Images defined beside this one (built first, in the same run), or published references
-  # such as "{registry}/common/tools/golang:1.27". The static runtime is one word away:
+  # such as "{registry}/common/tools/golang-build:1.27". The sample has no cgo, so it compiles on
+  # the compile image, Go alone (golang-tools, with cgo, protoc and the Go tools, is for cgo apps).
+  # The static runtime is one word away:
   #   runtime = "golang-runtime-static"
-  toolchain = "golang-tools"
+  toolchain = "golang-build"
   runtime   = "golang-runtime"
 
   # `latest` is added for the envs among prd, prod and production (latest_envs = [...] names

@@ -47,6 +47,7 @@ def _facts(c: Any, folder: Path, go_version: str | None) -> tuple[scaffold.Facts
     runtimes = sorted((i for i in images if isinstance(i, Runtime)), key=lambda i: (i.static, i.name))
     return scaffold.Facts(folder, registry or DEFAULT_REGISTRY, has_project,
                           toolchains=tuple(i.name for i in images if isinstance(i, Toolchain)),
+                          cgo_toolchains=tuple(i.name for i in images if isinstance(i, Toolchain) and i.cgo),
                           runtimes=tuple(i.name for i in runtimes), go_version=go_version,
                           registry_cache=bool(c.registry_cache)), local
 
@@ -66,10 +67,11 @@ def _go_version(c: Any, known: dict[str, dict[str, str]], published: bool) -> st
 
 
 def _app_go(c: Any, known: dict[str, dict[str, str]], mod: loader.GoMod | None, local: Definitions | None,
-            shown: str) -> str | None:
+            shown: str, *, toolchain: str | None) -> str | None:
     """The Go the app's toolchain is named by: ``--go-version``, else (published bases) the line
-    ``scaffold.go_line`` chooses from go.mod, else (bases beside it) none: their newest. Never
-    older than go.mod's ``go`` line, which generation would refuse."""
+    ``scaffold.go_line`` chooses from go.mod, else (bases beside it, ``toolchain`` the one it
+    builds FROM) none: its newest. Never older than go.mod's ``go`` line, which generation would
+    refuse."""
     where = mod.go_at if mod and mod.go else ("go.mod" if shown == "." else f"{shown}/go.mod")
     try:
         need = GoVersion.parse(mod.go) if mod and mod.go else None
@@ -85,7 +87,7 @@ def _app_go(c: Any, known: dict[str, dict[str, str]], mod: loader.GoMod | None, 
         return given
     if local is None:
         return scaffold.go_line(scaffold.newest_go(known), mod.go if mod else "", mod.toolchain if mod else "", where)
-    tools = [i for i in local.images if isinstance(i, Toolchain)]
+    tools = [i for i in local.images if isinstance(i, Toolchain) and i.name == toolchain]
     have = [GoVersion.parse(v).resolve(known_versions(local.checksums_go)) for i in tools for v in i.versions]
     if need and have and all(older(v, need) for v in have):
         raise BakegenError(f'the toolchain "{tools[0].name}" defined beside it builds Go '
@@ -177,9 +179,11 @@ def init_cmd(ctx: click.Context, /, envs: tuple[str, ...], app_context: Path | N
             raise BakegenError(f"{app_context} is not a folder", "--context")
         facts, defined = _facts(c, folder, None)
         local = defined if facts.toolchains and facts.runtimes else None
+        toolchain = scaffold.local_toolchain(facts, cgo) if local else None
         shown = os.path.relpath(context, c.cwd).replace(os.sep, "/")
         mod = loader.go_mod(context, shown)
-        facts = dataclasses.replace(facts, go_version=_app_go(c, builtin.checksums_go, mod, local, shown))
+        facts = dataclasses.replace(facts, go_version=_app_go(c, builtin.checksums_go, mod, local, shown,
+                                                                     toolchain=toolchain))
         published = scaffold.published_bases(builtin, facts.go_version or "", cgo) if local is None else ("", "")
         service = _service(c, envs, context, folder, cgo=cgo, main_package=main_package, local=defined)
         files = scaffold.app_files(env, facts, service, published)

@@ -15,11 +15,44 @@ variable "REGISTRY" {
 }
 
 group "base" {
-  targets = ["golang-runtime", "golang-runtime-static", "golang-tools"]
+  targets = ["golang-build", "golang-runtime", "golang-runtime-static", "golang-tools"]
 }
 
 group "default" {
-  targets = ["golang-runtime", "golang-runtime-static", "golang-tools"]
+  targets = ["golang-build", "golang-runtime", "golang-runtime-static", "golang-tools"]
+}
+
+target "golang-build" {
+  description = "Go 1.27.0 compile image for apps without cgo (debian13)"
+  context = "bake/golang-build"
+  dockerfile = "Dockerfile"
+  contexts = {
+    "bakegen-lib" = "bake/lib"
+  }
+  platforms = ["linux/amd64", "linux/arm64"]
+  tags = [
+    "${REGISTRY}/common/tools/golang-build:1.27.0",
+    "${REGISTRY}/common/tools/golang-build:1.27",
+    "${REGISTRY}/common/tools/golang-build:1.27.0-debian13",
+    "${REGISTRY}/common/tools/golang-build:1.27-debian13",
+  ]
+  args = {
+    BASE_IMAGE = "debian:trixie-slim"
+    DEBIAN_MIRROR = "http://deb.debian.org"
+    GOLANG_DOWNLOAD_URL = "https://dl.google.com/go"
+    GOLANG_FILES = "linux/amd64=go1.27.0.linux-amd64.tar.gz@675c26c449cbb18fc24b74650de1eabbae6e16f64326fd85a283fb3b58280685 linux/arm64=go1.27.0.linux-arm64.tar.gz@51798d2c42d0e1c6ed7fd9f48728b4193abac9e8aad6dbac2fe96a81f5909bda"
+    GOLANG_VERSION = "1.27.0"
+    GOPROXY = "https://proxy.golang.org,direct"
+    GOSUMDB = "sum.golang.org"
+  }
+  labels = {
+    "org.opencontainers.image.description" = "Go 1.27.0 compile image for apps without cgo (debian13)"
+    "org.opencontainers.image.title" = "golang-build"
+    "org.opencontainers.image.version" = "1.27.0"
+  }
+  pull = true
+  attest = ["type=provenance,disabled=true"]
+  output = ["type=image,compression=zstd,force-compression=true"]
 }
 
 target "golang-runtime" {

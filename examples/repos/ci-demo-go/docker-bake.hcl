@@ -134,12 +134,12 @@ target "ci-demo-go-dev" {
   target = "env-dev"
   contexts = {
     "${REGISTRY}/common/runtime/golang:debian13" = "docker-image://${REGISTRY}/common/runtime/golang:debian13"
-    "${REGISTRY}/common/tools/golang:1.27" = "docker-image://${REGISTRY}/common/tools/golang:1.27"
+    "${REGISTRY}/common/tools/golang-build:1.27" = "docker-image://${REGISTRY}/common/tools/golang-build:1.27"
   }
   platforms = ["linux/amd64", "linux/arm64"]
   args = {
     RUNTIME_IMAGE = "${REGISTRY}/common/runtime/golang:debian13"
-    TOOLCHAIN_IMAGE = "${REGISTRY}/common/tools/golang:1.27"
+    TOOLCHAIN_IMAGE = "${REGISTRY}/common/tools/golang-build:1.27"
   }
   labels = {
     "org.opencontainers.image.description" = "ci-demo-go (dev)"
@@ -156,12 +156,12 @@ target "ci-demo-go-prd" {
   target = "env-prd"
   contexts = {
     "${REGISTRY}/common/runtime/golang:debian13" = "docker-image://${REGISTRY}/common/runtime/golang:debian13"
-    "${REGISTRY}/common/tools/golang:1.27" = "docker-image://${REGISTRY}/common/tools/golang:1.27"
+    "${REGISTRY}/common/tools/golang-build:1.27" = "docker-image://${REGISTRY}/common/tools/golang-build:1.27"
   }
   platforms = ["linux/amd64", "linux/arm64"]
   args = {
     RUNTIME_IMAGE = "${REGISTRY}/common/runtime/golang:debian13"
-    TOOLCHAIN_IMAGE = "${REGISTRY}/common/tools/golang:1.27"
+    TOOLCHAIN_IMAGE = "${REGISTRY}/common/tools/golang-build:1.27"
   }
   labels = {
     "org.opencontainers.image.description" = "ci-demo-go (prd)"
@@ -178,12 +178,12 @@ target "ci-demo-go-test" {
   target = "env-test"
   contexts = {
     "${REGISTRY}/common/runtime/golang:debian13" = "docker-image://${REGISTRY}/common/runtime/golang:debian13"
-    "${REGISTRY}/common/tools/golang:1.27" = "docker-image://${REGISTRY}/common/tools/golang:1.27"
+    "${REGISTRY}/common/tools/golang-build:1.27" = "docker-image://${REGISTRY}/common/tools/golang-build:1.27"
   }
   platforms = ["linux/amd64", "linux/arm64"]
   args = {
     RUNTIME_IMAGE = "${REGISTRY}/common/runtime/golang:debian13"
-    TOOLCHAIN_IMAGE = "${REGISTRY}/common/tools/golang:1.27"
+    TOOLCHAIN_IMAGE = "${REGISTRY}/common/tools/golang-build:1.27"
   }
   labels = {
     "org.opencontainers.image.description" = "ci-demo-go (test)"

@@ -12,6 +12,9 @@ image "golang-tools" {
   # Floating tags besides the full version: "minor" (1.27), "major" (1), "latest".
   aliases = ["minor"]
 
+  # A C compiler, the -dev libraries and the cross compilers: apps with cgo = true build FROM it.
+  cgo = true
+
   base_image      = "debian:{suite}-slim"
   go_download_url = "https://dl.google.com/go"
   goproxy         = "https://proxy.golang.org,direct"

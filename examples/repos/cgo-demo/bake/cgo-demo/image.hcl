@@ -27,7 +27,8 @@ image "cgo-demo" {
   runtime   = "{registry}/common/runtime/golang:debian13"
 
   # The Go package with main, relative to the context; cgo = true builds with CGO_ENABLED=1,
-  # cross-compiled against each platform's C library (it then needs a Debian runtime).
+  # cross-compiled against each platform's C library (it then needs a Debian runtime and the
+  # toolchain with a C compiler, not the compile image golang-build; init --cgo names that one).
   main_package = "."
   cgo          = true
 

@@ -22,11 +22,12 @@ image "ci-demo-go" {
   expose     = []
 
   # Published base images ({registry} is the REGISTRY variable): only the app is built.
-  toolchain = "{registry}/common/tools/golang:1.27"
+  toolchain = "{registry}/common/tools/golang-build:1.27"
   runtime   = "{registry}/common/runtime/golang:debian13"
 
   # The Go package with main, relative to the context; cgo = true builds with CGO_ENABLED=1,
-  # cross-compiled against each platform's C library (it then needs a Debian runtime).
+  # cross-compiled against each platform's C library (it then needs a Debian runtime and the
+  # toolchain with a C compiler, not the compile image golang-build; init --cgo names that one).
   main_package = "."
   cgo          = false
 
