@@ -201,13 +201,15 @@ def test_a_file_name_that_is_not_utf8_builds(bases, tmp_path):
 def test_a_published_base_that_is_not_there_is_refused_with_the_fix(bases, tmp_path):
     svc = service(tmp_path, "svc6", ("dev",))
     image = svc / "bake/svc6/image.hcl"
-    image.write_text(re.sub(r"(common/tools/golang:)[0-9.]+", r"\g<1>1.99", image.read_text()))
+    text = image.read_text()
+    assert "common/tools/golang-build:" in text  # init names the compile image
+    image.write_text(re.sub(r"(common/tools/golang-build:)[0-9.]+", r"\g<1>1.99", text))
     subprocess.run([sys.executable, "-m", "bakegen", "-o", "docker-bake.hcl"], cwd=svc, check=True,
                    capture_output=True)
     team.commit(svc, "a toolchain nobody pushed")
     r = subprocess.run([sys.executable, "-m", "bakegen", "bake", "--push"], cwd=svc, capture_output=True, text=True,
                        env={**os.environ, **team.GIT_ENV, "BUILDX_BUILDER": FACTS["BUILDER"]}, timeout=600)
-    assert r.returncode == 2 and "common/tools/golang:1.99, which the registry does not have" in r.stderr
+    assert r.returncode == 2 and "common/tools/golang-build:1.99, which the registry does not have" in r.stderr
     assert "push the base images first" in r.stderr and r.stderr.count("\n") == 1
 
 
