@@ -30,7 +30,7 @@ from typing import Any, NamedTuple
 
 from .apps import app_repository
 from .errors import BakegenError, did_you_mean
-from .keys import LABEL, TAG_PREFIX
+from .keys import INPUTS, LABEL, LAST_PREFIX, TAG_PREFIX, changed, last_tag
 from .model import Answer, App, BakeFile, Definitions, GitState, Ref
 from .render import cache_from, cache_to, ref, template_escape
 from .tags import branch_cache_tag, internal_repository
@@ -162,15 +162,32 @@ def key_questions(meta: BakeFile, *, registry: str, o: Options) -> dict[str, tup
     return dict.fromkeys(key_refs(meta, registry).values(), ())
 
 
-def cache_questions(bake: BakeFile, defs: Definitions, first: Decision, *, registry: str,
-                    o: Options) -> dict[str, tuple[str, ...]]:
-    """The second: does each cache exist that the run reads (those of what ``first``, the decision
-    on the key tags' answers, builds) or may bring back (with ``--cache --push``, those of what it
-    reuses)."""
+def last_refs(meta: BakeFile, names: Iterable[str], o: Options) -> dict[str, list[Ref]]:
+    """Each target's image built last on this branch, then on the default branch
+    (``last-<target>-<branch>`` in its internal repository), for saying which inputs changed."""
+    out = {}
+    for name in names:
+        t = meta.target(name)
+        internal = next((r.path for r in t.tags if r.tag.startswith(TAG_PREFIX)), None) if t else None
+        if internal:
+            out[name] = [Ref(internal, last_tag(name, b)) for b in dict.fromkeys((o.branch, o.default_branch))]
+    return out
+
+
+def more_questions(bake: BakeFile, defs: Definitions, meta: BakeFile, first: Decision, *, registry: str,
+                   o: Options) -> dict[str, tuple[str, ...]]:
+    """The second round, once ``first`` (the decision on the key tags' answers) says what builds:
+    does each cache exist that the run reads (those of what it builds) or may bring back (with
+    ``--cache --push``, those of what it reuses); and for what it builds from a changed input, the
+    image built last on this or the default branch (which inputs changed)."""
     names = [*first.build] if o.cache_read and not o.load else []
     if o.cache and o.push and not o.load:
         names += [*first.reuse, *first.unchanged]
-    return {r.resolve(registry): () for refs in cache_refs(bake, defs, names, o).values() for r in refs}
+    asked: dict[str, tuple[str, ...]] = {r.resolve(registry): () for refs in cache_refs(bake, defs, names, o).values()
+                                         for r in refs}
+    if o.push and not o.rebuild and not o.load:
+        asked |= {r.resolve(registry): () for refs in last_refs(meta, first.build, o).values() for r in refs}
+    return asked
 
 
 # ---------------------------------------------------------------- the decision
@@ -201,8 +218,24 @@ class _Run(NamedTuple):
         return self.answers.get(r.resolve(self.registry), Answer("unsure")).state != "missing"
 
 
-def _reasons(run: _Run, keys: Mapping[str, str | None], unknown: Mapping[str, str]) -> tuple[dict[str, str],
-                                                                                              dict[str, str]]:
+def _since(run: _Run, name: str, parts: str) -> str:
+    """Why a target whose key is not pushed builds: which of its inputs changed since the image
+    built last on this branch, or the default branch; or that none was built there yet."""
+    o = run.o
+    for r, branch in zip(last_refs(run.meta, [name], o).get(name, []), dict.fromkeys((o.branch, o.default_branch)),
+                         strict=True):
+        answer = run.answers.get(r.resolve(run.registry))
+        if answer is not None and answer.state == "found" and INPUTS in answer.annotations:
+            what = changed(answer.annotations[INPUTS], dict(p.partition("=")[::2] for p in parts.split(";") if p))
+            listed = ", ".join(what[:4]) + (f" and {len(what) - 4} more" if len(what) > 4 else "")
+            return f"its inputs changed since the image built last on {branch}: {listed or 'none it can name'}"
+        if answer is None or answer.state != "missing":
+            return ""
+    return "not built on " + " or ".join(dict.fromkeys((o.branch, o.default_branch))) + " yet"
+
+
+def _reasons(run: _Run, keys: Mapping[str, str | None], unknown: Mapping[str, str],
+             parts: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
     """(target -> the digest of its pushed image, for those that need not be built; target -> why
     each other one is built)."""
     o, refs = run.o, key_refs(run.meta, run.registry)
@@ -212,7 +245,10 @@ def _reasons(run: _Run, keys: Mapping[str, str | None], unknown: Mapping[str, st
         if key is None:
             reason = f"its inputs cannot be keyed: {unknown.get(t.name, 'unknown')}"
         else:
-            reason = reusable(run.answers.get(refs.get(t.name, "")), key, t.platforms)
+            answer = run.answers.get(refs.get(t.name, ""))
+            reason = reusable(answer, key, t.platforms)
+            if answer is not None and answer.state == "missing":
+                reason = _since(run, t.name, parts.get(t.name, "")) or reason
         if o.load:
             why[t.name] = "--load builds for this machine"
         elif o.rebuild:
@@ -258,7 +294,7 @@ def _caches(run: _Run, build: list[str], kept: list[str]) -> tuple[dict[str, dic
         restore.append(name)
         t = run.bake.target(name)
         assert t is not None
-        overrides[name] = {"output": ["type=cacheonly"], "cache-to": [cache_to(caches[name][0])], "tags": []}
+        overrides[name] = {"output": ["type=cacheonly"], "cache-to": [cache_to(caches[name][0])]}
         if t.kind == "app" and t.inherits:
             overrides[name]["target"] = APP_CACHE_STAGE
     return overrides, restore
@@ -277,12 +313,14 @@ def _pins(run: _Run, name: str, found: Mapping[str, str], bases: Mapping[str, st
 
 def decide(bake: BakeFile, defs: Definitions, meta: BakeFile, selected: Sequence[str], *,
            keys: Mapping[str, str | None], unknown: Mapping[str, str], bases: Mapping[str, str],
-           answers: Mapping[str, Answer], test_only: set[str], registry: str, o: Options) -> Decision:
-    """Everything one run does. ``answers``: the registry's answer to each of ``questions`` and
-    ``presence``'s references; ``bases``: the published bases' digests, by the reference the bake
-    file names; ``unknown``: why a target has no key."""
+           answers: Mapping[str, Answer], test_only: set[str], registry: str, o: Options,
+           parts: Mapping[str, str] | None = None) -> Decision:
+    """Everything one run does. ``answers``: the registry's answer to each of ``key_questions``
+    and ``more_questions``; ``bases``: the published bases' digests, by the reference the bake
+    file names; ``unknown``: why a target has no key; ``parts``: each key's parts
+    (``keys.encode``), to say which changed."""
     run = _Run(bake, defs, meta, answers, registry, o)
-    found, why = _reasons(run, keys, unknown)
+    found, why = _reasons(run, keys, unknown, parts or {})
     reuse = {n: found[n] for n in selected if n in found and n not in test_only}
     unchanged = [n for n in selected if n in found and n in test_only]
     build = [n for n in selected if n not in reuse and n not in unchanged]
@@ -293,12 +331,13 @@ def decide(bake: BakeFile, defs: Definitions, meta: BakeFile, selected: Sequence
     for name in test_only & set(build):
         overrides.setdefault(name, {})["output"] = ["type=cacheonly"]
     retag = []
-    for name, digest in reuse.items():
+    for name, digest in reuse.items():  # its new tags; its key tag is there, and last- names what was built
         t = meta.target(name)
         assert t is not None
-        for path in dict.fromkeys(tag.path for tag in t.tags if not tag.tag.startswith(TAG_PREFIX)):
+        new = [tag for tag in t.tags if not tag.tag.startswith((TAG_PREFIX, LAST_PREFIX))]
+        for path in dict.fromkeys(tag.path for tag in new):
             retag.append((name, Ref(path, digest=digest).resolve(registry),
-                          [tag.resolve(registry) for tag in t.tags if tag.path == path]))
+                          [tag.resolve(registry) for tag in new if tag.path == path]))
     decision = Decision(build, reuse, retag, unchanged, test_only & set(build), restore, overrides,
                         _args(bake, [*build, *restore], o), [])
     return decision._replace(lines=_lines(run, selected, decision, why))

@@ -19,15 +19,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import posixpath
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 from .model import Image, Project
 from .schema import COMMON_KEYS, KIND_KEYS, PROJECT_KEYS
+from .tags import MAX_TAG, sanitize
 
 FORMAT = 2
 TAG_PREFIX = "key-"  # the key tag, in the image's internal repository: key-<first 40 hex digits of the key>
 LABEL = "dev.bakegen.key"  # the label that carries the whole key, checked before an image is reused
+INPUTS = "dev.bakegen.inputs"  # an annotation: each part of the key's inputs, hashed (which changed)
+LAST_PREFIX = "last-"  # last-<target>-<branch>: the image built last for a target on a branch
 
 # The target attributes (bake's names) that cannot change the image's bytes, and why.
 NOT_CONTENT: dict[str, str] = {
@@ -98,3 +103,56 @@ def tag(content_key: str) -> str:
     """The tag that names the image built from ``content_key`` in its internal repository."""
     return TAG_PREFIX + content_key[:40]
 
+
+
+def _short(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, ensure_ascii=True).encode()).hexdigest()[:8]
+
+
+_NAME = re.compile(r"[^A-Za-z0-9._/:-]")
+MAX_FOLDERS = 40  # more folders than this are told apart by their first path component
+
+
+def components(doc: Mapping[str, Any]) -> dict[str, str]:
+    """The parts of a key's inputs, each with a short hash: what a later build compares with to say
+    which changed (the target's attributes, the definition, the Dockerfile, each base, the files
+    of each folder of the context, each named folder, the release)."""
+    out = {"target": _short(doc["target"]), "definition": _short(doc["definition"]),
+           "dockerfile": _short(doc["dockerfile"])}
+    out |= {f"base:{name}": _short(value) for name, value in doc["bases"].items()}
+    depth = None
+    while True:
+        folders: dict[str, list[Any]] = {}
+        for entry in doc["context"]:
+            folder = posixpath.dirname(entry[0]) or "."
+            folders.setdefault("/".join(folder.split("/")[:depth]), []).append(entry)
+        if len(folders) <= MAX_FOLDERS or depth == 1:
+            break
+        depth = 1
+    out |= {f"files:{folder}": _short(files) for folder, files in folders.items()}
+    out |= {f"folder:{name}": _short(files) for name, files in doc["folders"].items()}
+    if doc["release"]:
+        out["release"] = _short(doc["release"])
+    return {_NAME.sub("_", k): v for k, v in sorted(out.items())}
+
+
+def encode(parts: Mapping[str, str]) -> str:
+    """``components`` as an annotation's value: ``name=hash;...``."""
+    return ";".join(f"{k}={v}" for k, v in parts.items())
+
+
+def changed(before: str, now: Mapping[str, str]) -> list[str]:
+    """The parts whose hash differs between an annotation written by an earlier build and now
+    (added and removed ones included), in a reader's words: "the Dockerfile", "the files of cmd/x"."""
+    old = dict(part.partition("=")[::2] for part in before.split(";") if "=" in part)
+    names = sorted(k for k in {*old, *now} if old.get(k) != now.get(k))
+    words = {"target": "the target's attributes", "definition": "its definition", "dockerfile": "the Dockerfile",
+             "release": "the release", "files:.": "the files at the top of the context"}
+    return [words.get(n) or n.replace("files:", "the files of ", 1).replace("base:", "the base ", 1)
+            .replace("folder:", "the folder ", 1) for n in names]
+
+
+def last_tag(target: str, branch: str) -> str:
+    """``last-<target>-<branch>``: a tag in the internal repository on the image built last for
+    ``target`` on ``branch`` (what its next build compares its inputs with)."""
+    return sanitize(f"{LAST_PREFIX}{target}-{branch}")[:MAX_TAG].rstrip(".-")

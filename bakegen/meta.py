@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from .apps import app_repository
-from .keys import LABEL
+from .keys import INPUTS, LABEL, last_tag
 from .keys import tag as key_tag
 from .model import App, BakeFile, Definitions, GitMeta, GitState, Ref, Stamp, Target, Value
 from .plan import check_unique
@@ -50,13 +50,15 @@ def _app(t: Target, mt: Target, defs: Definitions, git: GitMeta, *, s: GitState,
 
 
 def plan_meta(defs: Definitions, bake: BakeFile, git: GitMeta, builds: Mapping[str, tuple[GitState, Stamp]], *,
-              keys: Mapping[str, str | None] | None = None,
+              keys: Mapping[str, str | None] | None = None, inputs: Mapping[str, str] | None = None,
               deps: Mapping[str, tuple[str, ...]] | None = None) -> BakeFile:
     """The per-build file for every target of ``bake``. ``builds`` has each target's git state
     and stamp (a base image's: the last change to its definition; a target built from files the
     commit does not hold is dirty); a target without one takes the build's. A target with a
     content key (``keys``) also gets its key tag (in its internal repository) and label, so a
-    later build with the same inputs can reuse its image. ``deps``: each app target's GO_DEPS."""
+    later build with the same inputs can reuse its image, and ``last-<target>-<branch>`` there
+    with its inputs' parts (``inputs``: ``keys.encode``), so a later build can say which changed.
+    ``deps``: each app target's GO_DEPS."""
     targets = []
     for t in bake.targets:
         state, stamp = builds.get(t.name, (git.state, git.stamp))
@@ -67,13 +69,18 @@ def plan_meta(defs: Definitions, bake: BakeFile, git: GitMeta, builds: Mapping[s
             _app(t, mt, defs, git, s=state, stamp=stamp, deps=(deps or {}).get(t.name, ()))
         content_key = (keys or {}).get(t.name)
         if content_key:
-            path = mt.tags[0].path if mt.tags else t.tags[0].path
-            mt.tags = [*(mt.tags or t.tags), Ref(internal_repository(path), key_tag(content_key),
-                                                 why="its content key: a build with the same inputs reuses this image")]
+            internal = internal_repository(mt.tags[0].path if mt.tags else t.tags[0].path)
+            mt.tags = [*(mt.tags or t.tags),
+                       Ref(internal, key_tag(content_key),
+                           why="its content key: a build with the same inputs reuses this image"),
+                       Ref(internal, last_tag(t.name, git.state.branch),
+                           why="the image built last on this branch: the next build says which inputs changed")]
             mt.labels[LABEL] = Value(content_key, "the content key of its inputs (bakegen explain shows them)")
             # ... and on the manifest its key tag names (an index's, for several platforms), where
             # one registry answer shows it: bakegen bake reads it before it reuses the image
-            mt.annotations = [f"{'index' if len(t.platforms) > 1 else 'manifest'}:{LABEL}={content_key}"]
+            level = "index" if len(t.platforms) > 1 else "manifest"
+            mt.annotations = [f"{level}:{LABEL}={content_key}"] + (
+                [f"{level}:{INPUTS}={inputs[t.name]}"] if inputs and t.name in inputs else [])
         mt.labels = dict(sorted(mt.labels.items()))
         mt.args = dict(sorted(mt.args.items()))
         targets.append(mt)

@@ -269,6 +269,7 @@ def meta(c: Choices, defs: Definitions, b: BakeFile, keyed: Keys | None = None, 
     g = g or git(c, defs)
     found = keyed.found if keyed else inputs(c, defs, b)
     return plan_meta(defs, b, g, builds(defs, b, g, found, c.cwd), keys=keyed.keys if keyed else None,
+                     inputs={n: keys.encode(keys.components(d)) for n, d in keyed.inputs.items()} if keyed else None,
                      deps={name: i.deps for name, i in found.items()})
 
 

@@ -199,7 +199,7 @@ def test_a_missing_cache_of_a_reused_app_is_brought_back_once():
     d = decide(APPS, found={n: pushed(n) for n in ALL}, o=o)
     assert not d.build and d.restore == ["ci-demo-go-dev"]
     entry = d.overrides["ci-demo-go-dev"]
-    assert entry["output"] == ["type=cacheonly"] and entry["target"] == "builder" and entry["tags"] == []
+    assert entry["output"] == ["type=cacheonly"] and entry["target"] == "builder"
     assert entry["cache-to"][0].endswith("dev/ci-demo-go-bakegen:cache-ci-demo-go-main,mode=max,ignore-error=true")
     assert entry["contexts"]  # its bases by digest, as any build
     assert d.args[-1] == "ci-demo-go-dev" and any("cache-only build writes cache-ci-demo-go-main" in x for x in d.lines)
@@ -231,13 +231,56 @@ def test_questions_ask_keys_only_when_something_may_be_reused():
         assert not bakeplan.key_questions(META, registry=REGISTRY, o=o)
 
 
+def caches_asked(asked) -> list[str]:
+    return sorted(r.rsplit(":", 1)[1] for r in asked if ":cache-" in r)
+
+
 def test_caches_are_asked_for_what_is_built_and_with_cache_for_what_is_reused():
     first = decide(found={n: pushed(n) for n in BASES})
-    asked = bakeplan.cache_questions(BAKE, DEFS, first, registry=REGISTRY, o=PUSH)
-    assert sorted(r.rsplit(":", 1)[1] for r in asked) == ["cache-ci-demo-go-feature-x", "cache-ci-demo-go-main"]
-    asked = bakeplan.cache_questions(BAKE, DEFS, first, registry=REGISTRY, o=PUSH._replace(cache=True))
-    assert len(asked) == 2 * (1 + len(BASES))  # the bases' too: a missing one is brought back
-    assert not bakeplan.cache_questions(BAKE, DEFS, first, registry=REGISTRY, o=PUSH._replace(cache_read=False))
+    asked = bakeplan.more_questions(BAKE, DEFS, META, first, registry=REGISTRY, o=PUSH)
+    assert caches_asked(asked) == ["cache-ci-demo-go-feature-x", "cache-ci-demo-go-main"]
+    asked = bakeplan.more_questions(BAKE, DEFS, META, first, registry=REGISTRY, o=PUSH._replace(cache=True))
+    assert len(caches_asked(asked)) == 2 * (1 + len(BASES))  # the bases' too: a missing one is brought back
+    asked = bakeplan.more_questions(BAKE, DEFS, META, first, registry=REGISTRY, o=PUSH._replace(cache_read=False))
+    assert not caches_asked(asked)
+
+
+def test_what_is_built_asks_for_the_image_built_last_on_this_and_the_default_branch():
+    first = decide(found={n: pushed(n) for n in BASES})
+    asked = bakeplan.more_questions(BAKE, DEFS, META, first, registry=REGISTRY, o=PUSH)
+    assert sorted(r.rsplit(":", 1)[1] for r in asked if ":last-" in r) == [
+        f"last-{n}-{b}" for n in APPS for b in ("feature-x", "main")]
+    assert not [r for r in bakeplan.more_questions(BAKE, DEFS, META, first, registry=REGISTRY,
+                                                   o=PUSH._replace(rebuild=True)) if ":last-" in r]
+
+
+PARTS = dict.fromkeys(ALL, "dockerfile=aaaaaaaa;files:.=11111111;target=bbbbbbbb")
+
+
+def decide_since(last: dict[str, Answer]) -> bakeplan.Decision:
+    given = answers()
+    for refs in bakeplan.last_refs(META, ["golang-runtime"], PUSH).values():
+        for r in refs:
+            given[r.resolve(REGISTRY)] = last.get(r.tag, Answer("missing"))
+    return bakeplan.decide(BAKE, DEFS, META, ["golang-runtime"], keys=KEYS, unknown={}, bases={}, answers=given,
+                           test_only=set(), registry=REGISTRY, o=PUSH, parts=PARTS)
+
+
+def test_a_build_says_which_inputs_changed_since_the_image_built_last():
+    before = Answer("found", digest("old"), annotations={"dev.bakegen.inputs": "dockerfile=aaaaaaaa;files:.=22222222;"
+                                                                               "target=bbbbbbbb"})
+    d = decide_since({"last-golang-runtime-main": before})
+    assert "its inputs changed since the image built last on main: the files at the top of the context" in line(d, "golang-runtime")
+    d = decide_since({"last-golang-runtime-feature-x": before._replace(annotations={
+        "dev.bakegen.inputs": "dockerfile=cccccccc;target=bbbbbbbb"})})
+    assert "since the image built last on feature/x: the Dockerfile, the files at the top of the context" in line(d, "golang-runtime")
+
+
+def test_a_build_with_no_earlier_image_says_so():
+    d = decide_since({})
+    assert "not built on feature/x or main yet" in line(d, "golang-runtime")
+    d = decide_since({"last-golang-runtime-feature-x": Answer("unsure", why="HTTP 500")})
+    assert "no image with its inputs is pushed yet" in line(d, "golang-runtime")  # no guess
 
 
 # ------------------------------------------------------------------------------ --ci

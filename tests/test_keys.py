@@ -247,3 +247,18 @@ def test_the_shape_keyed_is_the_committed_target(base):
     _, d = doc(base, "golang-tools")
     shape = render.shape(bake.target("golang-tools"))
     assert d["target"] == {k: v for k, v in sorted(shape.items()) if k not in keys.NOT_CONTENT}
+
+
+def test_components_say_which_part_changed(base, tmp_path):
+    """What a build compares with the image built last: each part of the key's inputs hashed,
+    the files by folder; a one-line change in one file names its folder, and nothing else."""
+    _, was = doc(base, "ci-demo-go-dev")
+    folder = tmp_path / "edit"
+    shutil.copytree(base, folder, symlinks=True)
+    handler = folder / "examples/repos/ci-demo-go/internal/config/config.go"
+    handler.write_text(handler.read_text() + "// one more line\n")
+    _, now = doc(folder, "ci-demo-go-dev")
+    before = keys.encode(keys.components(was))
+    assert keys.changed(before, keys.components(now)) == ["the files of internal/config"]
+    assert keys.changed(before, keys.components(was)) == []
+    assert all(c not in before for c in ",\" \n")  # an annotation's value, as bake passes it

@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from .. import bakeplan, buildx, loader, pipeline, render
+from .. import bakeplan, buildx, keys, loader, pipeline, render
 from ..errors import BakegenError
 from ..model import Answer, BakeFile
 from ..output import scratch_folder, write_atomic
@@ -216,11 +216,13 @@ def bake_cmd(ctx: click.Context, /, *, names: tuple[str, ...], push: bool, ci: b
                          local_platform=_local_platform())
     answers = registry.inspect(bakeplan.key_questions(meta, registry=ky.registry, o=o))
 
+    parts = {name: keys.encode(keys.components(doc)) for name, doc in ky.inputs.items()}
+
     def decide() -> bakeplan.Decision:
         return bakeplan.decide(bake, defs, meta, selected, keys=ky.keys, unknown=ky.unknown, bases=ky.bases,
-                               answers=answers, test_only=test_only, registry=ky.registry, o=o)
+                               answers=answers, test_only=test_only, registry=ky.registry, o=o, parts=parts)
 
-    answers |= registry.inspect(bakeplan.cache_questions(bake, defs, decide(), registry=ky.registry, o=o))
+    answers |= registry.inspect(bakeplan.more_questions(bake, defs, meta, decide(), registry=ky.registry, o=o))
     decision = decide()
     click.echo(f"bakegen: {why or ' '.join(names or ('default',))}; branch {g.state.branch}, commit "
                f"{g.state.commit[:7] or '(none)'}:", err=True)
