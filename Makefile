@@ -105,13 +105,29 @@ examples: $(BAKEGEN_DEP)
 	cd examples/repos/ci-demo-go && $(abspath $(BAKEGEN)) init --app ci-demo-go && $(abspath $(BAKEGEN)) -o docker-bake.hcl
 	cd examples/repos/cgo-demo && $(abspath $(BAKEGEN)) init --app cgo-demo --cgo && $(abspath $(BAKEGEN)) -o docker-bake.hcl
 
-# A release: the version in bakegen/__init__.py, a clean tree tagged v<version>, then the wheel and
-# sdist in dist/ (upload them to the team's package index: see the README, "Install").
+# A release: the version in bakegen/__init__.py, a clean tree whose HEAD is tagged v<version>, the
+# tag pushed to $(RELEASE_REMOTE) (teams pin it there: pre-commit's rev, pip's git+...@v<version>),
+# then the wheel and sdist in dist/ (upload them to the team's package index: README, "Install").
+# Refused, building nothing, when any of it is missing.
+RELEASE_REMOTE ?= origin
+
 release: $(BAKEGEN_DEP)
-	@version=$$($(VENV)/bin/python -c 'import bakegen; print(bakegen.__version__)'); \
+	@version=$$(sed -n 's/^__version__ = "\(.*\)"$$/\1/p' bakegen/__init__.py); tag="v$$version"; \
+	test -n "$$version" || { echo "make: bakegen/__init__.py has no __version__" >&2; exit 1; }; \
 	test -z "$$(git status --porcelain)" || { echo "make: the tree has uncommitted changes" >&2; exit 1; }; \
-	test "$$(git tag --points-at HEAD | grep -x "v$$version")" = "v$$version" || { \
-	  echo "make: tag the release first: git tag v$$version" >&2; exit 1; }; \
+	head=$$(git rev-parse HEAD); \
+	here=$$(git rev-parse -q --verify "refs/tags/$$tag^{commit}") || { \
+	  echo "make: there is no tag $$tag: tag the release and push the tag first:" \
+	       "git tag -a $$tag -m 'bakegen $$version' && git push $(RELEASE_REMOTE) $$tag" >&2; exit 1; }; \
+	test "$$here" = "$$head" || { echo "make: $$tag is commit $$here, not HEAD ($$head): a released version" \
+	  "never moves; raise __version__ in bakegen/__init__.py for a new release" >&2; exit 1; }; \
+	there=$$(git ls-remote --tags "$(RELEASE_REMOTE)" "refs/tags/$$tag" "refs/tags/$$tag^{}") || { \
+	  echo "make: cannot read the tags of $(RELEASE_REMOTE) (RELEASE_REMOTE=... names another remote)" >&2; exit 1; }; \
+	there=$$(echo "$$there" | awk '{print $$1}' | tail -n 1); \
+	test -n "$$there" || { echo "make: $$tag is not on $(RELEASE_REMOTE), where teams pin it:" \
+	  "git push $(RELEASE_REMOTE) $$tag" >&2; exit 1; }; \
+	test "$$there" = "$$head" || { echo "make: $$tag on $(RELEASE_REMOTE) is commit $$there, not HEAD ($$head)" >&2; \
+	  exit 1; }; \
 	rm -rf dist && $(VENV)/bin/python -m build --outdir dist . && ls dist
 
 builder: $(BAKEGEN_DEP)

@@ -1,3 +1,3 @@
 """bakegen: image definitions in, a reviewable docker-bake.hcl out."""
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"

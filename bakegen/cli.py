@@ -77,9 +77,14 @@ def _lock() -> click.Command:
     return lock_cmd
 
 
+def _platforms() -> click.Command:
+    from .commands.platforms import platforms_cmd
+    return platforms_cmd
+
+
 COMMANDS: dict[str, Callable[[], click.Command]] = {
     "bake": _bake, "meta": _meta, "tags": _tags, "graph": _graph, "explain": _explain, "builder": _builder,
-    "init": _init, "lock": _lock,
+    "init": _init, "lock": _lock, "platforms": _platforms,
 }
 
 

@@ -85,6 +85,18 @@ def canonical_platform(text: str) -> str:
     return name
 
 
+# What Linux's `uname -m` (Python's platform.machine()) calls the machines of ARCHES.
+_MACHINES = {"x86_64": "linux/amd64", "amd64": "linux/amd64", "aarch64": "linux/arm64", "arm64": "linux/arm64",
+             "armv7l": "linux/arm/v7", "armv6l": "linux/arm/v6", "armv5tel": "linux/arm/v5", "i686": "linux/386",
+             "i386": "linux/386", "ppc64le": "linux/ppc64le", "s390x": "linux/s390x", "riscv64": "linux/riscv64"}
+
+
+def machine_platform(machine: str) -> str:
+    """The OCI platform of a Linux machine from its ``uname -m`` name (``x86_64``: ``linux/amd64``),
+    else ``linux/<machine>``."""
+    return _MACHINES.get(machine.lower(), f"linux/{machine.lower()}")
+
+
 @dataclass(frozen=True)
 class Suite:
     name: str

@@ -174,20 +174,30 @@ def app_version(git: GitState, short_length: int) -> str:
     return release[0].tag if release else _stem(git, short_length, 0)
 
 
+def is_release(git: GitState) -> bool:
+    """A release build (a tag pipeline): the ref built is the release tag at the commit
+    (``v1.2.0``, which CI gives as the branch in a detached HEAD), committed as it is."""
+    return git.version_tag is not None and git.branch == git.version_tag and not git.dirty
+
+
 def app_tags(git: GitState, short_length: int, env: str, latest_envs: tuple[str, ...],
              latest_branches: tuple[str, ...]) -> list[Alias]:
     """The app's tags for one build: ``<branch>-<sha>-<time>`` (``-dirty`` after the sha when the
     work tree has uncommitted changes), the semver tags of a release tag at the commit, and
     ``latest``. A dirty tree never gets ``latest`` or release tags: they would name code that is
-    not committed."""
-    stem = _stem(git, short_length, len(git.timestamp) + 1)
-    tags = [Alias(f"{stem}-{git.timestamp}",
-                  f"branch {git.branch!r}, commit {git.short(short_length)}, time {git.timestamp} UTC"
-                  + (", dirty work tree" if git.dirty else ""))]
+    not committed. A release build (``is_release``) gets no ``<branch>-<sha>-<time>``: its branch
+    is the tag's name, so that tag would be ``v1.2.0-<sha>-<time>``, a second name for what
+    ``1.2.0`` names (the git tag is one commit), sorted among the branches' build tags."""
+    release = release_tags(git.version_tag, git.releases) if git.version_tag and not git.dirty else []
+    if release and is_release(git):
+        tags = list(release)
+    else:
+        stem = _stem(git, short_length, len(git.timestamp) + 1)
+        tags = [Alias(f"{stem}-{git.timestamp}",
+                      f"branch {git.branch!r}, commit {git.short(short_length)}, time {git.timestamp} UTC"
+                      + (", dirty work tree" if git.dirty else "")), *release]
     if git.dirty:
         return tags
-    if git.version_tag:
-        tags.extend(release_tags(git.version_tag, git.releases))
     if env in latest_envs and git.branch in latest_branches:
         tags.append(Alias("latest", f"latest: env {env!r} is in latest_envs and branch "
                                     f"{git.branch!r} is in latest_branches"))

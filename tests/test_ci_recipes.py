@@ -6,6 +6,8 @@ option, a missing file or a `make` target that does not exist fails here, not in
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shlex
 import shutil
@@ -107,16 +109,39 @@ def commands(line: str) -> list[list[str]]:
     return out
 
 
+def substitutions(line: str) -> tuple[str, list[str]]:
+    """The line with each command substitution, ``$(...)``, replaced by ``$_``, and the command
+    lines inside them."""
+    outer, inner, depth, start = "", [], 0, 0
+    i = 0
+    while i < len(line):
+        if line.startswith("$(", i):
+            if depth == 0:
+                start, outer = i + 2, outer + "$_"
+            depth += 1
+            i += 2
+            continue
+        if depth and line[i] in "()":
+            depth += 1 if line[i] == "(" else -1
+            if depth == 0:
+                inner.append(line[start:i])
+        elif not depth:
+            outer += line[i]
+        i += 1
+    return outer, inner
+
+
 def bakegen_args(line: str) -> list[list[str]]:
     """The arguments of each bakegen invocation on a command line (bakegen, path/to/bakegen,
-    python -m bakegen)."""
+    python -m bakegen), those in its command substitutions too."""
+    outer, inner = substitutions(line)
     found = []
-    for cmd in commands(line):
+    for cmd in commands(outer):
         if Path(cmd[0]).name == "bakegen":
             found.append(cmd[1:])
         elif Path(cmd[0]).name.startswith("python") and cmd[1:3] == ["-m", "bakegen"]:
             found.append(cmd[3:])
-    return found
+    return found + [args for text in inner for args in bakegen_args(text)]
 
 
 def option_names(cmd: click.Command) -> dict[str, click.Parameter]:
@@ -191,6 +216,164 @@ def check_invocation(args: list[str]) -> tuple[list[str], dict]:
     return problems, info
 
 
+# --- GitLab's rules:if and GitHub's expressions, evaluated -----------------------------------
+
+class Expression:
+    """Reads an expression's tokens (tuples of regular expression groups; ``op`` is the group of
+    operators) by recursive descent: && binds before ||, both operands always read."""
+
+    def __init__(self, pattern: re.Pattern, expr: str, op: int):
+        self.tokens, self.expr, self.op, self.at = [], expr, op, 0
+        i = 0
+        while expr[i:].strip():
+            m = pattern.match(expr, i)
+            assert m, f"cannot read {expr[i:]!r} in {expr!r}"
+            self.tokens.append(m.groups())
+            i = m.end()
+
+    def take(self, *ops: str) -> str | None:
+        """The next token's operator when it is one of ``ops`` (then it is read), else None."""
+        if self.at < len(self.tokens) and self.tokens[self.at][self.op] in ops:
+            self.at += 1
+            return self.tokens[self.at - 1][self.op]
+        return None
+
+    def next(self) -> tuple:
+        self.at += 1
+        return self.tokens[self.at - 1]
+
+    def chain(self, operand, op: str, combine):
+        value = operand()
+        while self.take(op):
+            value = combine(value, operand())
+        return value
+
+    def read(self, either):
+        value = either()
+        assert self.at == len(self.tokens), f"cannot read the end of {self.expr!r}"
+        return value
+
+
+_GITLAB_TOKEN = re.compile(r'\s*(?:\$([A-Za-z_][A-Za-z0-9_]*)|"((?:[^"\\]|\\.)*)"|\'((?:[^\'\\]|\\.)*)\'|'
+                           r'(==|!=|&&|\|\||\(|\))|(null)\b)')
+
+
+def gitlab_if(expr: str, variables: dict[str, str]) -> bool:
+    """A rules:if expression as GitLab reads it (CI/CD variable expressions: $VAR, "string",
+    null, == and != between them, && before ||, parentheses): a variable alone is true when it is
+    set and not empty; an unset one compares as null."""
+    r = Expression(_GITLAB_TOKEN, expr, 3)
+
+    def operand():
+        var, dq, sq, op, null = r.next()
+        if op == "(":
+            value = either()
+            assert r.take(")"), expr
+            return value
+        assert not op, f"unexpected {op} in {expr!r}"
+        return variables.get(var) if var else None if null else dq if dq is not None else sq
+
+    def comparison() -> bool:
+        left = operand()
+        op = r.take("==", "!=")
+        return bool(left) if op is None else (left == operand()) == (op == "==")
+
+    def either() -> bool:
+        return r.chain(lambda: r.chain(comparison, "&&", lambda a, b: a and b), "||", lambda a, b: a or b)
+
+    return r.read(either)
+
+
+def gitlab_decision(job: dict, predefined: dict[str, str]) -> dict[str, str] | None:
+    """The job's variables in a pipeline with these predefined variables (its first matching
+    rule's over the job's and the file's), or None: the job is not in the pipeline."""
+    own = {**gitlab_config().get("variables", {}), **job.get("variables", {})}
+    for rule in job.get("rules", [{}]):
+        if "if" not in rule or gitlab_if(rule["if"], {**own, **predefined}):
+            if rule.get("when") == "never":
+                return None
+            return {**own, **rule.get("variables", {})}
+    return None
+
+
+_GITHUB_TOKEN = re.compile(r"\s*(?:'((?:[^']|'')*)'|(==|!=|&&|\|\||!|\(|\))|(true|false|null)\b|"
+                           r"([A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)*))")
+
+
+def github_expr(expr: str, context: dict):
+    """A GitHub Actions expression (${{ }} optional): 'strings', true/false/null, context paths
+    (a missing property is null), ! == != && || and parentheses; && and || give one of their
+    operands, as in JavaScript; strings compare ignoring case."""
+    r = Expression(_GITHUB_TOKEN, norm(expr), 1)
+
+    def primary():
+        string, op, literal, path = r.next()
+        if op == "(":
+            value = either()
+            assert r.take(")"), expr
+            return value
+        if op == "!":
+            return not primary()
+        assert not op, f"unexpected {op} in {expr!r}"
+        if string is not None:
+            return string.replace("''", "'")
+        if literal:
+            return {"true": True, "false": False, "null": None}[literal]
+        value = context
+        for part in path.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        return value
+
+    def comparison():
+        left = primary()
+        op = r.take("==", "!=")
+        if op is None:
+            return left
+        right = primary()
+        same = left.casefold() == right.casefold() if isinstance(left, str) and isinstance(right, str) else \
+            left == right
+        return same == (op == "==")
+
+    def either():
+        return r.chain(lambda: r.chain(comparison, "&&", lambda a, b: b if a else a), "||", lambda a, b: a or b)
+
+    return r.read(either)
+
+
+def github_value(text, context: dict) -> str:
+    """A workflow value with its ${{ }} expressions substituted (null as "")."""
+    def value(m: re.Match) -> str:
+        v = github_expr(m.group(1), context)
+        return "" if v is None else str(v).lower() if isinstance(v, bool) else str(v)
+    return re.sub(r"\$\{\{(.*?)\}\}", value, str(text))
+
+
+def github_decision(wf: dict, context: dict) -> list[tuple[dict, dict[str, str]]] | None:
+    """The steps of the images job that run in a run with this context, each with its environment
+    (the workflow's, the job's and its own, evaluated), or None: the job is skipped."""
+    (job,) = wf["jobs"].values()
+    if "if" in job and not github_expr(job["if"], context):
+        return None
+    out = []
+    for step in job["steps"]:
+        if "if" in step and not github_expr(step["if"], context):
+            continue
+        env = {k: github_value(v, context) for k, v in {**wf.get("env", {}), **job.get("env", {}),
+                                                     **step.get("env", {})}.items()}
+        out.append((step, env))
+    return out
+
+
+def github_context(env: dict[str, str], steps: dict | None = None, variables: dict | None = None) -> dict:
+    """The expression context of a run, from a runner's environment: GITHUB_* and the event's
+    payload (the file GITHUB_EVENT_PATH names)."""
+    payload = json.loads(Path(env["GITHUB_EVENT_PATH"]).read_text()) if env.get("GITHUB_EVENT_PATH") else {}
+    return {"github": {"event_name": env.get("GITHUB_EVENT_NAME"), "repository": env.get("GITHUB_REPOSITORY"),
+                       "ref_name": env.get("GITHUB_REF_NAME"), "head_ref": env.get("GITHUB_HEAD_REF"),
+                       "event": payload},
+            "vars": variables or {}, "secrets": {}, "steps": steps or {}}
+
+
 # --- what the recipes run --------------------------------------------------------------------
 
 def pre_commit_hooks() -> list[dict]:
@@ -262,8 +445,9 @@ def test_recipes_parse_and_run_bakegen():
         assert load(path), f"{path} is empty"
     invocations = [(where, args) for where, line in recipe_lines() for args in bakegen_args(line)]
     per_file = {p.name: sum(where.startswith(p.name) for where, _ in invocations) for p in RECIPES}
-    # The extractor must find them, or the next test would check nothing.
-    assert per_file[PRE_COMMIT.name] == 2 and per_file[GITHUB.name] == 1 and per_file[GITLAB.name] == 1, per_file
+    # The extractor must find them, or the next test would check nothing: the hooks, and in each
+    # CI recipe the platforms to emulate and the build.
+    assert per_file[PRE_COMMIT.name] == 2 and per_file[GITHUB.name] == 2 and per_file[GITLAB.name] == 2, per_file
 
 
 @pytest.mark.parametrize("where,line", [(w, l) for w, l in recipe_lines() if bakegen_args(l)],
@@ -288,6 +472,10 @@ def test_every_bakegen_command_line_is_valid(where, line):
     ("bakegen meta -o", "needs a value"),
     ("bakegen meta --format json -o meta.hcl", "bake reads a file by its extension"),
     ("bakegen --format=json -o docker-bake.hcl", "bake reads a file by its extension"),
+    ('P="$(bakegen platforms --emulatd)"', "has no option --emulatd"),
+    ('echo "p=$(X=1 bakegen platfroms)" >> "$GITHUB_OUTPUT"', 'no command "platfroms"'),
+    ("p=$(bakegen platforms --emulated --x)", "has no option --x"),
+    ("p=$(echo $(bakegen --chek f))", "has no option --chek"),
 ])
 def test_the_command_line_check_can_fail(line, expected):
     (args,) = bakegen_args(line)
@@ -441,8 +629,10 @@ def test_github_workflow_installs_the_release_and_builds_what_the_ref_owns():
     assert checkout["with"]["fetch-depth"] == 0  # stamps and release aliases need the history
     (install,) = [s for s in steps if re.search(r"\bpip install\b", s.get("run", ""))]
     assert 'bakegen==$BAKEGEN_VERSION' in install["run"] and "pip install ." not in install["run"]
-    assert norm(install["env"]["PIP_EXTRA_INDEX_URL"]) == "vars.PIP_EXTRA_INDEX_URL"
-    (build,) = [s for s in steps if bakegen_args(s.get("run", ""))]
+    # the team's index only: with an extra index pip would take a "bakegen" from pypi.org as readily
+    assert norm(install["env"]["PIP_INDEX_URL"]) == "vars.PIP_INDEX_URL"
+    assert "PIP_EXTRA_INDEX_URL" not in json.dumps(wf)
+    (build,) = [s for s in steps if any(a[0] == "bake" for a in bakegen_args(s.get("run", "")))]
     (args,) = bakegen_args(build["run"])
     assert args[:3] == ["bake", "--ci", "--cache"] and "$PUSH" in args and "--metadata-file" in args
     assert norm(build["env"]["PUSH"]) == "github.event_name == 'push' && '--push' || ''"
@@ -452,7 +642,206 @@ def test_github_workflow_installs_the_release_and_builds_what_the_ref_owns():
     for name in ("actions/checkout", "actions/setup-python", "docker/setup-qemu-action",
                  "docker/setup-buildx-action", "docker/login-action"):
         assert uses.index(name) < steps.index(build), name
-    assert steps.index(install) < steps.index(build)
+    # bakegen first: it says which platforms need QEMU
+    assert steps.index(install) < uses.index("docker/setup-qemu-action") < steps.index(build)
+
+
+# --- who builds and who pushes: the recipes' rules evaluated, for one team's runs -------------
+
+PROJECT, FORK = "team/svc", "someone/svc"
+
+
+def gitlab_event(ref: str, *, tag: bool = False, merge_request: bool = False, fork: bool = False,
+                 open_merge_request: bool = False) -> dict[str, str]:
+    """GitLab's predefined variables of a pipeline (project 7; a fork is project 8, where a
+    merge request pipeline from it runs): a push of a branch or tag, or a merge request."""
+    event = {"CI": "true", "GITLAB_CI": "true", "CI_PROJECT_ID": "8" if fork else "7", "CI_COMMIT_REF_NAME": ref,
+             "CI_DEFAULT_BRANCH": "main"}
+    if merge_request:  # no CI_COMMIT_BRANCH in a merge request pipeline
+        event.update(CI_PIPELINE_SOURCE="merge_request_event", CI_MERGE_REQUEST_IID="12",
+                     CI_MERGE_REQUEST_PROJECT_ID="7", CI_MERGE_REQUEST_SOURCE_PROJECT_ID="8" if fork else "7",
+                     CI_MERGE_REQUEST_SOURCE_BRANCH_NAME=ref, CI_MERGE_REQUEST_TARGET_BRANCH_NAME="main")
+    else:
+        event.update({"CI_PIPELINE_SOURCE": "push", ("CI_COMMIT_TAG" if tag else "CI_COMMIT_BRANCH"): ref})
+        if open_merge_request:
+            event["CI_OPEN_MERGE_REQUESTS"] = f"{PROJECT}!12"
+    return event
+
+
+def github_event(ref: str, folder: Path, *, tag: bool = False, pull_request: bool = False,
+                 fork: bool = False) -> dict[str, str]:
+    """A runner's GITHUB_* variables, and the event's payload written to a file in ``folder``
+    (GITHUB_EVENT_PATH): a push of a branch or tag, or a pull request."""
+    payload: dict = {"repository": {"full_name": PROJECT, "default_branch": "main"}}
+    env = {"CI": "true", "GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": PROJECT,
+           "GITHUB_EVENT_NAME": "pull_request" if pull_request else "push"}
+    if pull_request:
+        payload["pull_request"] = {"number": 12, "head": {"ref": ref, "repo": {"full_name": FORK if fork else PROJECT}},
+                                   "base": {"ref": "main"}}
+        env.update(GITHUB_REF_NAME="12/merge", GITHUB_HEAD_REF=ref, GITHUB_BASE_REF="main")
+    else:
+        env.update(GITHUB_REF_NAME=ref, GITHUB_REF=f"refs/{'tags' if tag else 'heads'}/{ref}")
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"event-{len(list(folder.glob('event-*.json')))}.json"
+    path.write_text(json.dumps(payload))
+    return {**env, "GITHUB_EVENT_PATH": str(path)}
+
+
+# (the run, what both recipes do: "push" builds and pushes, "build" builds to test and pushes
+# nothing, None runs no job)
+RUNS = [
+    ("a push to main", {}, "push"),
+    ("a push to a branch", {}, "push"),
+    ("a push to a branch whose merge request is open", {"open_merge_request": True}, "push"),
+    ("a release tag", {"tag": True}, "push"),
+    ("a merge request", {"merge_request": True}, None),
+    ("a merge request from a fork", {"merge_request": True, "fork": True}, "build"),
+]
+REFS = {"a push to main": "main", "a release tag": "v1.2.3"}
+
+
+def gitlab_does(ref: str, **kw) -> str | None:
+    (job,) = gitlab_jobs().values()
+    variables = gitlab_decision(job, gitlab_event(ref, **kw))
+    return None if variables is None else "push" if variables["PUSH"] == "--push" else "build"
+
+
+def github_does(folder: Path, ref: str, **kw) -> tuple[str | None, list[dict]]:
+    merge_request = kw.pop("merge_request", False)
+    kw.pop("open_merge_request", None)  # a push is a push, a pull request open or not
+    context = github_context(github_event(ref, folder, pull_request=merge_request, **kw))
+    steps = github_decision(github_workflow(), context)
+    if steps is None:
+        return None, []
+    (push,) = [env["PUSH"] for step, env in steps if any(a[0] == "bake" for a in bakegen_args(step.get("run", "")))]
+    assert push in ("--push", "")
+    return ("push" if push else "build"), [step for step, _ in steps]
+
+
+@pytest.mark.parametrize("run,kw,expected", RUNS, ids=[r[0] for r in RUNS])
+def test_both_recipes_build_and_push_the_same_runs(run, kw, expected, tmp_path):
+    """A branch pushes its images whether or not its merge request is open; a merge request of
+    the project runs nothing (its branch's pipeline built and pushed that commit); one from a
+    fork builds to test, without pushing, logging in or writing a cache."""
+    ref = REFS.get(run, "feature/x")
+    assert gitlab_does(ref, **kw) == expected
+    does, steps = github_does(tmp_path, ref, **kw)
+    assert does == expected
+    names = {s.get("uses", "").split("@")[0] for s in steps}
+    assert ("docker/login-action" in names) == (expected == "push")  # credentials only to push
+    assert ("actions/upload-artifact" in names) == (expected == "push")
+
+
+def test_gitlab_logs_in_only_to_push():
+    (job,) = gitlab_jobs().values()
+    (login,) = [l for l in gitlab_lines(job) if re.search(r"\bdocker login\b", l)]
+    assert login.startswith('if [ -n "$PUSH" ]')
+    assert job["variables"]["PUSH"] == "--push"  # the rules unset it, never the other way round
+    assert all(r.get("variables", {}).get("PUSH", "") == "" for r in job["rules"])
+
+
+@pytest.mark.parametrize("expr,variables,expected", [
+    ('$A == "x"', {"A": "x"}, True),
+    ("$A", {"A": ""}, False),
+    ("$A == null", {}, True),
+    ("$A != $B", {}, False),  # both unset: null and null
+    ("$A != $B", {"A": "7", "B": "8"}, True),
+    ("$A || $B && $C", {"A": "1"}, True),
+    ("($A || $B) && $C", {"A": "1"}, False),
+    ("$A == 'x' && $B", {"A": "x", "B": "y"}, True),
+])
+def test_gitlab_expression_reading(expr, variables, expected):
+    assert gitlab_if(expr, variables) is expected
+
+
+@pytest.mark.parametrize("expr,expected", [
+    ("github.event_name == 'push' && '--push' || ''", "--push"),
+    ("github.event_name == 'PUSH'", True),  # strings compare ignoring case
+    ("github.event_name != 'push' && '--push' || ''", ""),
+    ("github.event.pull_request.head.repo.full_name != github.repository", True),  # null on a push
+    ("!(github.event_name == 'push')", False),
+    ("${{ 'it''s' }}", "it's"),
+])
+def test_github_expression_reading(expr, expected):
+    context = {"github": {"event_name": "push", "repository": PROJECT, "event": {}}}
+    assert github_expr(expr, context) == expected
+
+
+# --- QEMU only where it is needed ------------------------------------------------------------
+
+def shim(folder: Path, name: str) -> Path:
+    """A ``name`` program on PATH that only records its arguments in ``folder``/``name``.log."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(f'#!/bin/sh\necho "$*" >> "{folder}/{name}.log"\n')
+    path.chmod(0o755)
+    return folder / f"{name}.log"
+
+
+@pytest.mark.parametrize("repo,build_platform,expected", [
+    ("base-images", "linux/amd64", "linux/arm64"),  # bases for amd64 and arm64, on an amd64 runner
+    ("base-images", "linux/arm64", "linux/amd64"),
+    ("ci-demo-go", "linux/amd64", None),  # a service on published bases: it cross-compiles
+    ("amd64-only", "linux/amd64", None),
+])
+def test_the_gitlab_job_installs_qemu_only_for_what_needs_it(repo, build_platform, expected, tmp_path):
+    """The job's own QEMU lines, run: binfmt is asked for exactly the platforms bakegen names."""
+    (job,) = gitlab_jobs().values()
+    lines = gitlab_lines(job)
+    qemu = [l for l in lines if "platforms --emulated" in l or "tonistiigi/binfmt" in l]
+    assert len(qemu) == 2 and all("--install all" not in l for l in lines), qemu
+    first_docker = min(i for i, l in enumerate(lines) if re.search(r"\bdocker\b", l))
+    assert lines.index(qemu[0]) < first_docker  # bakegen is installed before: it answers
+    assert max(i for i, l in enumerate(lines) if "pip install" in l or "export PATH" in l) < lines.index(qemu[0])
+    folder = tmp_path / repo
+    shutil.copytree(ROOT / "examples/repos" / ("base-images" if repo == "amd64-only" else repo), folder)
+    if repo == "amd64-only":
+        settings = folder / "bake/bakegen.hcl"
+        settings.write_text(settings.read_text().replace('["linux/amd64", "linux/arm64"]', '["linux/amd64"]'))
+    log = shim(tmp_path / "bin", "docker")
+    bakegen = shim(tmp_path / "bin", "bakegen").parent / "bakegen"
+    bakegen.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m bakegen "$@"\n')
+    env = {**os.environ, "PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}", "BAKEGEN_BUILD_PLATFORM": build_platform}
+    r = subprocess.run(["sh", "-ec", "\n".join(qemu)], cwd=folder, env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    ran = log.read_text().splitlines() if log.exists() else []
+    assert ran == ([f"run --privileged --rm tonistiigi/binfmt --install {expected}"] if expected else []), ran
+
+
+@pytest.mark.parametrize("output,expected", [("linux/arm64", "linux/arm64"), ("", None)])
+def test_the_github_job_sets_up_qemu_only_for_what_needs_it(output, expected, tmp_path):
+    """setup-qemu-action without platforms installs every one: it runs only when bakegen names
+    some, and gets those."""
+    (step,) = [s for _, s in github_steps(github_workflow()) if "platforms --emulated" in s.get("run", "")]
+    out = tmp_path / "out"
+    out.write_text("")
+    folder = tmp_path / "repo"
+    shutil.copytree(ROOT / "examples/repos/ci-demo-go", folder)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "bakegen").write_text(f"#!/bin/sh\necho '{output}'\n" if output else "#!/bin/sh\n")
+    (bin_dir / "bakegen").chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "GITHUB_OUTPUT": str(out)}
+    subprocess.run(["sh", "-ec", step["run"]], cwd=folder, env=env, check=True, timeout=60)
+    outputs = dict(line.split("=", 1) for line in out.read_text().splitlines())
+    context = github_context(github_event("main", tmp_path), steps={step["id"]: {"outputs": outputs}})
+    steps = [s for s, _ in github_decision(github_workflow(), context)]
+    qemu = [s for s in steps if s.get("uses", "").startswith("docker/setup-qemu-action@")]
+    assert [github_value(s["with"]["platforms"], context) for s in qemu] == ([expected] if expected else [])
+
+
+def test_github_platforms_step_runs_the_real_bakegen(tmp_path):
+    (step,) = [s for _, s in github_steps(github_workflow()) if "platforms --emulated" in s.get("run", "")]
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "bakegen").write_text(f'#!/bin/sh\nexec "{sys.executable}" -m bakegen "$@"\n')
+    (bin_dir / "bakegen").chmod(0o755)
+    out = tmp_path / "out"
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "GITHUB_OUTPUT": str(out),
+           "BAKEGEN_BUILD_PLATFORM": "linux/amd64"}
+    subprocess.run(["sh", "-ec", step["run"]], cwd=ROOT / "examples/repos/base-images", env=env, check=True,
+                   timeout=120, capture_output=True)
+    assert out.read_text() == "platforms=linux/arm64\n"
 
 
 # --- GitLab CI -------------------------------------------------------------------------------
@@ -466,23 +855,16 @@ def test_gitlab_job_uses_documented_keywords_and_dind():
     assert job["image"] == "docker:27" and "docker:27-dind" in job["services"]
     assert job["variables"]["DOCKER_TLS_CERTDIR"] == "/certs"
     assert config["variables"]["GIT_DEPTH"] == "0"
+    # every tag, and GitLab's default flags kept (--prune --quiet): the variable replaces them
+    assert config["variables"]["GIT_FETCH_EXTRA_FLAGS"].split() == ["--prune", "--quiet", "--tags"]
     lines = gitlab_lines(job)
     assert any(re.search(r"\bdocker buildx create\b.*--use", l) for l in lines)
-    (login,) = [l for l in lines if re.search(r"\bdocker login\b", l)]
-    assert login.startswith('if [ -n "$PUSH" ]')
     (install,) = [l for l in lines if re.search(r"\bpip install\b", l)]
     assert '"bakegen==$BAKEGEN_VERSION"' in install
-    (args,) = [a for l in lines for a in bakegen_args(l)]
+    (args,) = [a for l in lines for a in bakegen_args(l) if a[0] == "bake"]
     assert args[:3] == ["bake", "--ci", "--cache"] and "$PUSH" in args
-
-
-def test_gitlab_pushes_branches_and_tags_but_not_merge_requests():
-    (job,) = gitlab_jobs().values()
-    assert job["variables"]["PUSH"] == "--push"
-    rules = job["rules"]
-    assert "merge_request_event" in rules[0]["if"] and rules[0]["variables"]["PUSH"] == ""
-    assert rules[1]["when"] == "never"  # a branch with an open merge request: its MR pipeline builds it
-    assert " ".join(rules[2]["if"].split()) == "$CI_COMMIT_BRANCH || $CI_COMMIT_TAG"
+    text = GITLAB.read_text()
+    assert "PIP_INDEX_URL" in text and not re.search(r"^#\s+PIP_EXTRA_INDEX_URL|or PIP_EXTRA_INDEX_URL", text, re.M)
 
 
 # --- make targets ----------------------------------------------------------------------------

@@ -17,7 +17,8 @@ print(code, *sorted(sys.modules))
 """
 # The modules of the commands, and what only they use.
 COMMAND_MODULES = {"bakegen.commands.bake", "bakegen.commands.builder", "bakegen.commands.init",
-                   "bakegen.commands.inspect", "bakegen.commands.lock", "bakegen.commands.meta", "bakegen.bakeplan",
+                   "bakegen.commands.inspect", "bakegen.commands.lock", "bakegen.commands.meta",
+                   "bakegen.commands.platforms", "bakegen.bakeplan",
                    "bakegen.builder", "bakegen.explain", "bakegen.graph", "bakegen.lock", "bakegen.scaffold",
                    "bakegen.upgrade"}
 # The network, programs and threads: what `bakegen bake`, `lock`, meta's git need. (urllib.parse
@@ -41,7 +42,7 @@ def test_generating_imports_no_other_command_and_help_lists_every_command(tmp_pa
     r = run_bakegen("--help")
     listed = r.stdout.split("\nCommands:\n")[1].split("\n\n")[0].splitlines()
     assert [line.split()[0] for line in listed] == ["bake", "builder", "explain", "graph", "init", "lock", "meta",
-                                                    "tags"], r.stdout
+                                                    "platforms", "tags"], r.stdout
     for line in listed:  # each with its one-line help, from its own module
         name, summary = line.split(maxsplit=1)
         help_text = run_bakegen(name, "--help").stdout
@@ -52,6 +53,13 @@ def test_a_command_imports_its_own_module_only():
     modules = imported(ROOT, "tags", "golang-tools")
     assert "bakegen.commands.inspect" in modules
     assert not modules & (COMMAND_MODULES - {"bakegen.commands.inspect", "bakegen.explain", "bakegen.graph"})
+
+
+def test_platforms_imports_its_own_module_and_no_network_programs_or_threads():
+    modules = imported(ROOT / "examples/repos/base-images", "platforms", "--emulated")
+    assert "bakegen.commands.platforms" in modules
+    assert not modules & (COMMAND_MODULES - {"bakegen.commands.platforms"}), sorted(modules & COMMAND_MODULES)
+    assert not modules & EDGES, sorted(modules & EDGES)
 
 
 def test_generating_imports_no_network_programs_or_threads(tmp_path):

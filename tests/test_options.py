@@ -34,6 +34,7 @@ COMMANDS = {
     "builder": ["builder", "--dry-run", "tcp://a:1234=linux/amd64"],
     "init": ["init"],
     "lock": ["lock"],
+    "platforms": ["platforms", "--emulated", "--build-platform", "linux/amd64"],
 }
 
 
@@ -72,6 +73,7 @@ SHOWS = {
     ("app", "init"): lambda out: "/bake/billing/image.hcl\n" in out,
     ("definitions", "lock"): lambda out: "wrote defs2/bakegen-lock.json" in out,
     ("go_version", "lock"): lambda out: '"1.27.0"' not in out and '"1.26.7"' in out,
+    ("definitions", "platforms"): lambda out: "bakegen: defs2/ on linux/amd64: emulate linux/arm64" in out,
 }
 
 

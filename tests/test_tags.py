@@ -86,6 +86,28 @@ def test_release_tag_at_head():
     assert release_tags("release-2024") == []
 
 
+@pytest.mark.parametrize("version_tag, expected", [
+    ("v1.4.2", ["1.4.2", "1.4", "1"]),
+    ("v1.5.0-rc.1", ["1.5.0-rc.1"]),
+    ("1.4.2", ["1.4.2", "1.4", "1"]),  # a release tag without the v
+])
+def test_a_release_build_gets_its_release_tags_and_no_branch_commit_time_tag(version_tag, expected):
+    """On a tag pipeline the branch is the tag's name: no ``v1.4.2-abc1234-<time>``."""
+    assert tag_list(state(branch=version_tag, version_tag=version_tag), env="prd") == expected
+    # latest still follows latest_branches (a tag is not main)
+    assert tag_list(state(branch=version_tag, version_tag=version_tag), env="prd",
+                    latest_branches=(version_tag,)) == [*expected, "latest"]
+
+
+def test_only_the_release_build_itself_drops_the_branch_commit_time_tag():
+    # main's pipeline on the tagged commit, a dirty tree on the tag, another tag than the release
+    assert tag_list(state(branch="main", version_tag="v1.4.2"))[0] == "main-abc1234-202607011318"
+    assert tag_list(state(branch="v1.4.2", version_tag="v1.4.2", dirty=True)) == ["v1.4.2-abc1234-dirty-202607011318"]
+    assert tag_list(state(branch="nightly", version_tag="v1.4.2")) == ["nightly-abc1234-202607011318", "1.4.2", "1.4",
+                                                                       "1"]
+    assert tag_list(state(branch="release-2024")) == ["release-2024-abc1234-202607011318"]
+
+
 def test_each_app_uses_its_own_short_length():
     s = state(short="abc1234def5678")
     assert tag_list(s, short_length=7)[0] == "main-abc1234-202607011318"
@@ -167,4 +189,19 @@ def test_every_app_tag_obeys_docker_grammar(branch, short, dirty, env, version_t
     for tag in tags:
         assert is_valid_tag(tag), tag
         assert DOCKER_TAG.match(tag), tag
-    assert short in tags[0] and tags[0].endswith("-202607011318")
+    if version_tag is not None and branch == version_tag and not dirty and release_tags(version_tag):
+        assert tags == [a.tag for a in release_tags(version_tag)]  # a release build: its release tags
+    else:
+        assert short in tags[0] and tags[0].endswith("-202607011318")
+
+
+@settings(max_examples=100, deadline=None)
+@given(version_tag=st.from_regex(r"v?[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}(-[a-z0-9.]{1,20})?", fullmatch=True),
+       dirty=st.booleans())
+def test_a_release_build_tags_only_its_release(version_tag, dirty):
+    tags = tag_list(state(branch=version_tag, version_tag=version_tag, dirty=dirty))
+    release = [a.tag for a in release_tags(version_tag)]
+    if release and not dirty:
+        assert tags == release
+    else:  # uncommitted changes, or not a version semver reads (0.0.00): the branch's build tag only
+        assert len(tags) == 1 and tags[0].endswith("-abc1234-dirty-202607011318" if dirty else "-abc1234-202607011318")

@@ -6,9 +6,11 @@ shallow clone. And what a build reuses (issue 17): a new commit that changes not
 nothing, a one-line change rebuilds only its app, a base change the base and every app on it, and
 a wrong or missing registry answer builds instead of reusing.
 
-What cannot run here is left out of each recipe, and only that: its docker set-up lines (QEMU,
-`docker buildx create` on dind, `docker login`: the harness builder is BUILDX_BUILDER) and the
-Alpine packages. The harness offers no Docker Hub, dl.google.com or module proxy, so the base
+Which runs build and which push is the recipes' own rules (GitLab's rules, GitHub's if: and env),
+evaluated as tests/test_ci_recipes.py reads them. What cannot run here is left out of each recipe,
+and only that: its docker set-up lines (installing QEMU, whose platforms bakegen names in a line
+that does run: the harness's repositories need none; `docker buildx create` on dind; `docker
+login`: the harness builder is BUILDX_BUILDER) and the Alpine packages. The harness offers no Docker Hub, dl.google.com or module proxy, so the base
 images' definitions are pointed at its local Debian and Go right after `bakegen init` (as
 tests/harness.py:adapt_definitions does for every real build).
 """
@@ -17,7 +19,9 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -32,6 +36,9 @@ from conftest import ROOT
 
 sys.path.insert(0, str(Path(__file__).parent))
 import harness
+from test_ci_recipes import github_context, github_decision, github_event, gitlab_decision, gitlab_event
+
+from bakegen.platforms import machine_platform
 
 pytestmark = pytest.mark.slow
 
@@ -44,7 +51,11 @@ NAMESPACE = f"{FACTS['REGISTRY']}/team-{uuid.uuid4().hex[:8]}"  # this run's own
 GO_LINE = ".".join(FACTS["GO_VERSION"].split(".")[:2])
 GIT_ENV = {"GIT_AUTHOR_NAME": "Dev", "GIT_AUTHOR_EMAIL": "dev@example.com", "GIT_COMMITTER_NAME": "Dev",
            "GIT_COMMITTER_EMAIL": "dev@example.com", "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
-DOCKER_SETUP = re.compile(r"^(docker (run|context|buildx create)|if \[ -n \"\$PUSH\" \]; then echo|apk |git config)")
+DOCKER_SETUP = re.compile(r"^(docker (context|buildx create)|if \[ -n \"\$(PUSH|QEMU_PLATFORMS)\" \]; then|apk |git config)")
+# What `bakegen platforms --emulated` says in the recipes here: the harness's images are amd64 only.
+HERE = machine_platform(platform.machine())
+NO_QEMU = f"bakegen: bake/ on {HERE}: nothing to emulate" if HERE == "linux/amd64" else \
+    f"bakegen: bake/ on {HERE}: emulate linux/amd64"
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -68,31 +79,35 @@ def wheels(tmp_path_factory) -> Path:
     return out
 
 
-def recipe_lines(kind: str) -> tuple[list[str], dict[str, str]]:
-    """(the shell lines a runner runs for this repository's job, the recipe's own variables)."""
-    if kind == "gitlab":
-        config = yaml.safe_load((ROOT / "examples/ci/gitlab-ci.yml").read_text())
-        job = config["images"]
-        lines = [*job["before_script"], *job["script"]]
-        return [line for line in lines if not DOCKER_SETUP.match(line)], dict(config["variables"])
-    wf = yaml.safe_load((ROOT / "examples/ci/github-actions.yml").read_text())
-    lines = [step["run"] for step in wf["jobs"]["images"]["steps"] if "run" in step]
-    return lines, dict(wf["env"])
+def github_output(clone: Path) -> Path:
+    """The file a run's steps write their outputs to ($GITHUB_OUTPUT)."""
+    return clone.parent / f"{clone.name}.github-output"
 
 
 def run_recipe(kind: str, clone: Path, wheels: Path, venv: Path, event: dict[str, str],
-               check: bool = True) -> subprocess.CompletedProcess:
-    """Run the recipe's lines in ``clone`` as its runner would, with ``event``'s CI variables."""
-    lines, variables = recipe_lines(kind)
+               check: bool = True) -> subprocess.CompletedProcess | None:
+    """Run the recipe's lines in ``clone`` as its runner would for ``event`` (the CI variables of a
+    pipeline or run): the job's rules (GitLab) or its and its steps' if: and env (GitHub) decide
+    whether it runs and with which variables. None: the job is not in this pipeline or run."""
     if kind == "gitlab":
-        push = "" if event.get("CI_PIPELINE_SOURCE") == "merge_request_event" else "--push"  # its rules
-        lines = [line.replace("/opt/bakegen", str(venv)) for line in lines]
+        job = yaml.safe_load((ROOT / "examples/ci/gitlab-ci.yml").read_text())["images"]
+        variables = gitlab_decision(job, event)
+        if variables is None:
+            return None
+        lines = [line.replace("/opt/bakegen", str(venv)) for line in [*job["before_script"], *job["script"]]
+                 if not DOCKER_SETUP.match(line)]
     else:
-        push = "--push" if event["GITHUB_EVENT_NAME"] == "push" else ""  # env PUSH's expression
-        lines = [line.replace("python -m pip", f"{venv}/bin/python -m pip") for line in lines]
+        wf = yaml.safe_load((ROOT / "examples/ci/github-actions.yml").read_text())
+        steps = github_decision(wf, github_context(event))
+        if steps is None:
+            return None
+        lines = [f"({''.join(f'export {k}={shlex.quote(v)}; ' for k, v in env.items())}\n"
+                 f"{step['run'].replace('python -m pip', f'{venv}/bin/python -m pip')}\n)"
+                 for step, env in steps if "run" in step]
+        variables = {"GITHUB_OUTPUT": str(github_output(clone))}
         if not (venv / "bin").is_dir():
             subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    env = {**os.environ, **GIT_ENV, **variables, **event, "PUSH": push, "PIP_FIND_LINKS": str(wheels),
+    env = {**os.environ, **GIT_ENV, **variables, **event, "PIP_FIND_LINKS": str(wheels),
            "BUILDX_BUILDER": FACTS["BUILDER"], "PATH": f"{venv}/bin:{os.environ['PATH']}"}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     script = "set -e\n" + "\n".join(lines)
@@ -108,19 +123,6 @@ def ci_clone(origin: Path, dest: Path, ref: str, depth: int | None = None) -> Pa
     subprocess.run(["git", *args, f"file://{origin}", str(dest)], check=True, env={**os.environ, **GIT_ENV})
     git(dest, "checkout", "-q", "--detach", ref)
     return dest
-
-
-def gitlab_event(ref: str, *, tag: bool = False, merge_request: bool = False) -> dict[str, str]:
-    event = {"CI": "true", "GITLAB_CI": "true", "CI_COMMIT_REF_NAME": ref, "CI_DEFAULT_BRANCH": "main",
-             "CI_PIPELINE_SOURCE": "merge_request_event" if merge_request else "push"}
-    event["CI_COMMIT_TAG" if tag else "CI_COMMIT_BRANCH"] = ref
-    return event
-
-
-def github_event(ref: str, *, pull_request: bool = False) -> dict[str, str]:
-    return {"CI": "true", "GITHUB_ACTIONS": "true", "GITHUB_EVENT_NAME": "pull_request" if pull_request else "push",
-            "GITHUB_REF_NAME": ref, "BAKEGEN_DEFAULT_BRANCH": "main",
-            **({"GITHUB_HEAD_REF": ref} if pull_request else {})}
 
 
 # ------------------------------------------------------------------------------ the registry
@@ -212,7 +214,8 @@ def test_the_base_images_repository_pushes_its_bases_from_main(team):
 
 def test_a_service_pushes_every_env_from_main_and_latest_for_prd(team, wheels):
     clone = ci_clone(team["svc"], team["runner"] / "runner-svc-main", "main")
-    run_recipe("gitlab", clone, wheels, team["runner"] / "venv-gitlab", gitlab_event("main"))
+    proc = run_recipe("gitlab", clone, wheels, team["runner"] / "venv-gitlab", gitlab_event("main"))
+    assert proc is not None and NO_QEMU in proc.stderr  # the service cross-compiles
     sha = git(clone, "rev-parse", "--short=7", "HEAD")
     for env in ("dev", "test", "prd"):
         assert any(t.startswith(f"main-{sha}-") for t in tags(f"{env}/ci-demo-go")), env
@@ -232,15 +235,26 @@ def test_a_dev_only_service_on_a_branch_pushes_its_dev_image(team, wheels):
     git(team["worker"], "checkout", "-q", "main")
 
 
-def test_a_merge_request_builds_without_pushing(team, wheels):
+def test_a_merge_request_runs_no_job_and_its_branch_keeps_pushing(team, wheels):
+    """A merge request from a fork builds it to test it: nothing pushed, no cache written. One of
+    the project runs no job; the branch's pipeline, its merge request open, pushes its dev image
+    and writes its cache."""
     git(team["svc"], "checkout", "-q", "-b", "feature/mr")
     (team["svc"] / "main.go").write_text((team["svc"] / "main.go").read_text() + "\n// a change under review\n")
     commit(team["svc"], "under review")
     clone = ci_clone(team["svc"], team["runner"] / "runner-svc-mr", "feature/mr")
+    sha = git(clone, "rev-parse", "--short=7", "HEAD")
+    before = {r: tags(r) for r in ("dev/ci-demo-go", "dev/ci-demo-go-bakegen")}
     proc = run_recipe("gitlab", clone, wheels, team["runner"] / "venv-gitlab",
-                      gitlab_event("feature/mr", merge_request=True))
-    assert "ci-demo-go-dev" in proc.stdout + proc.stderr
-    assert not [t for t in tags("dev/ci-demo-go") if t.startswith("feature-mr-")]
+                      gitlab_event("feature/mr", merge_request=True, fork=True))
+    assert proc is not None and "ci-demo-go-dev" in proc.stdout + proc.stderr
+    assert {r: tags(r) for r in before} == before
+    assert run_recipe("gitlab", clone, wheels, team["runner"] / "venv-gitlab",
+                      gitlab_event("feature/mr", merge_request=True)) is None
+    run_recipe("gitlab", clone, wheels, team["runner"] / "venv-gitlab",
+               gitlab_event("feature/mr", open_merge_request=True))
+    assert [t for t in tags("dev/ci-demo-go") if t.startswith(f"feature-mr-{sha}-")]
+    assert "cache-ci-demo-go-feature-mr" in tags("dev/ci-demo-go-bakegen")
     git(team["svc"], "checkout", "-q", "main")
 
 
@@ -249,26 +263,35 @@ def test_a_release_tag_pushes_the_release_tags(team, wheels):
     clone = ci_clone(team["svc"], team["runner"] / "runner-svc-tag", "v1.4.0")
     run_recipe("gitlab", clone, wheels, team["runner"] / "venv-gitlab", gitlab_event("v1.4.0", tag=True))
     assert {"1.4.0", "1.4", "1"} <= set(tags("prd/ci-demo-go"))
+    assert not [t for t in tags("prd/ci-demo-go") if t.startswith("v1.4.0")]  # no v1.4.0-<sha>-<time>
     assert "1.4.0" not in tags("dev/ci-demo-go")  # a release builds latest_envs only
     assert set(digests_file(clone)) == {"ci-demo-go-prd"}
 
 
-def test_the_github_recipe_on_a_push_and_a_pull_request(team, wheels):
+def test_the_github_recipe_on_a_push_and_pull_requests(team, wheels):
+    """A push builds and pushes (no QEMU for a service); a pull request of the repository runs
+    no job, one from a fork builds without pushing or writing a cache."""
+    runner = team["runner"]
     commit(team["worker"], "another commit")
-    clone = ci_clone(team["worker"], team["runner"] / "runner-worker-gh", "main")
-    run_recipe("github", clone, wheels, team["runner"] / "venv-github", github_event("main"))
+    clone = ci_clone(team["worker"], runner / "runner-worker-gh", "main")
+    run_recipe("github", clone, wheels, runner / "venv-github", github_event("main", runner))
     sha = git(clone, "rev-parse", "--short=7", "HEAD")
     assert [t for t in tags("dev/worker") if t.startswith(f"main-{sha}-")]
-    clone = ci_clone(team["worker"], team["runner"] / "runner-worker-pr", "main")
-    before = tags("dev/worker")
-    run_recipe("github", clone, wheels, team["runner"] / "venv-github", github_event("fix/x", pull_request=True))
-    assert tags("dev/worker") == before
+    assert github_output(clone).read_text() == ("platforms=\n" if HERE == "linux/amd64" else "platforms=linux/amd64\n")
+    clone = ci_clone(team["worker"], runner / "runner-worker-pr", "main")
+    before = {r: tags(r) for r in ("dev/worker", "dev/worker-bakegen")}
+    assert run_recipe("github", clone, wheels, runner / "venv-github",
+                      github_event("fix/x", runner, pull_request=True)) is None
+    proc = run_recipe("github", clone, wheels, runner / "venv-github",
+                      github_event("fix/x", runner, pull_request=True, fork=True))
+    assert proc is not None and "worker" in proc.stderr
+    assert {r: tags(r) for r in before} == before
 
 
 def test_a_shallow_clone_is_refused_with_the_fix_or_deepened_on_request(team, wheels):
     clone = ci_clone(team["base"], team["runner"] / "runner-base-shallow", "main", depth=1)
     proc = run_recipe("gitlab", clone, wheels, team["runner"] / "venv-gitlab", gitlab_event("main"), check=False)
-    assert proc.returncode == 2 and "is a shallow clone" in proc.stderr and 'GIT_DEPTH: "0"' in proc.stderr
+    assert proc is not None and proc.returncode == 2 and "is a shallow clone" in proc.stderr and 'GIT_DEPTH: "0"' in proc.stderr
     proc = run_recipe("gitlab", clone, wheels, team["runner"] / "venv-gitlab",
                       {**gitlab_event("main"), "BAKEGEN_UNSHALLOW": "1"})
     assert git(clone, "rev-parse", "--is-shallow-repository") == "false"
@@ -285,7 +308,8 @@ def test_a_changed_base_on_a_branch_is_built_but_not_pushed(team, wheels):
     before = digest("common/runtime/golang", runtime)
     clone = ci_clone(team["base"], team["runner"] / "runner-base-branch", "try-runtime")
     proc = run_recipe("gitlab", clone, wheels, team["runner"] / "venv-gitlab", gitlab_event("try-runtime"))
-    assert "golang-runtime" in proc.stderr + proc.stdout
+    assert proc is not None and "golang-runtime" in proc.stderr + proc.stdout
+    assert NO_QEMU in proc.stderr  # the harness's bases are for amd64 only
     assert digest("common/runtime/golang", runtime) == before  # main's tag did not move
     git(team["base"], "checkout", "-q", "main")
 
