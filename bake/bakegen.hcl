@@ -22,6 +22,6 @@ extra_hosts = {}
 debian_mirror = "http://deb.debian.org"
 
 # A shared registry cache for every target: cache-from and cache-to (mode=max) a
-# <image>:buildcache ref beside each image, so CI runners and developers share layers.
+# <image>-bakegen:buildcache ref beside each image, so CI runners and developers share layers.
 # Also --registry-cache on the command line.
 registry_cache = false

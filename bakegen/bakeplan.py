@@ -33,7 +33,7 @@ from .errors import BakegenError, did_you_mean
 from .keys import INPUTS, LABEL, LAST_PREFIX, TAG_PREFIX, changed, last_tag
 from .model import Answer, App, BakeFile, Definitions, GitState, Ref
 from .render import cache_from, cache_to, ref, template_escape
-from .tags import branch_cache_tag, internal_repository
+from .tags import branch_cache_tag, internal_repository, is_release
 
 APP_CACHE_STAGE = "builder"  # the generated Dockerfile's last stage every env of an app shares
 
@@ -51,11 +51,6 @@ def named(bake: BakeFile, names: Iterable[str]) -> list[str]:
             raise BakegenError(f'no target or group "{name}"{did_you_mean(name, known)}; '
                                f'known: {", ".join(sorted(known))}')
     return list(dict.fromkeys(out))
-
-
-def is_release(git: GitState) -> bool:
-    """A tag pipeline: the ref CI builds is a release tag at the commit (``v1.2.0``)."""
-    return git.version_tag is not None and git.branch == git.version_tag and not git.dirty
 
 
 def owned(bake: BakeFile, defs: Definitions, git: GitState) -> tuple[list[str], set[str], str]:

@@ -21,6 +21,7 @@ from .. import bakeplan, buildx, keys, loader, pipeline, render
 from ..errors import BakegenError
 from ..model import Answer, BakeFile
 from ..output import scratch_folder, write_atomic
+from ..platforms import machine_platform
 from . import CONTEXT, GIT, choices, options
 
 EXIT_BUILD_FAILED = 4
@@ -62,9 +63,7 @@ def _default_branch(defs: Any) -> str:
 
 
 def _local_platform() -> str:
-    machine = platform.machine().lower()
-    return {"x86_64": "linux/amd64", "amd64": "linux/amd64", "aarch64": "linux/arm64",
-            "arm64": "linux/arm64"}.get(machine, f"linux/{machine}")
+    return machine_platform(platform.machine())
 
 
 def _files(paths: list[str]) -> str:

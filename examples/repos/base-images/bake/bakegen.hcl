@@ -19,5 +19,5 @@ debian_mirror = "http://deb.debian.org"
 # first, built from every branch) and `latest` come from them.
 main_branches = ["main", "master"]
 
-# A shared registry cache (<image>:buildcache beside each image) for CI runners and laptops.
+# A shared registry cache (<image>-bakegen:buildcache beside each image) for CI runners and laptops.
 registry_cache = false
