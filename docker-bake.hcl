@@ -90,8 +90,8 @@ ARG BUILDPLATFORM
 ARG TARGETOS
 ARG TARGETARCH
 ARG TARGETVARIANT
-WORKDIR /src
-COPY . .
+# No WORKDIR (see above): /src is there since the modules stage, and the RUN goes into it.
+COPY . /src/
 # Nothing that changes per env is used before `go build`: every env shares one compile.
 ARG GIT_BRANCH=unknown
 ARG GIT_COMMIT_ID=unknown
@@ -100,6 +100,7 @@ ARG VERSION=dev
 # the dependencies), and keeps what this builder compiles from one build to the next.
 RUN --mount=type=cache,target=/root/.cache/go-build,from=deps,source=/root/.cache/go-build \
     set -eux; \
+    cd /src; \
     mkdir -p /out/app/logs; \
     CGO_ENABLED=0 GOOS="$TARGETOS" GOARCH="$TARGETARCH" GOARM="$${TARGETVARIANT#v}" go build \
         -trimpath \
@@ -113,7 +114,9 @@ FROM $${RUNTIME_IMAGE} AS app
 # The config first: a source change then re-runs only the binary's copy.
 COPY --link --chown=65532:65532 etc /app/etc
 COPY --link --from=builder --chown=65532:65532 /out/ /
-WORKDIR /app
+# The working directory is the runtime's: /app in both runtimes bakegen builds. A WORKDIR here would
+# be a step of its own, re-run with every commit (the frontend stamps its folder with the commit's
+# SOURCE_DATE_EPOCH), and a layer more to export.
 USER 65532:65532
 EXPOSE 8080
 ENTRYPOINT ["/app/ci-demo-go"]

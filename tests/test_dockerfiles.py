@@ -382,7 +382,11 @@ def test_final_stage_runs_as_numeric_non_root_65532(image):
     lineage = list(reversed(df.lineage(df.final)))
     users = [c for s in lineage for c in s.of("USER")]
     assert users and users[-1].value[0] == NONROOT
-    assert [c for s in lineage for c in s.of("WORKDIR")][-1].value[0] == "/app"
+    workdirs = [c for s in lineage for c in s.of("WORKDIR")]
+    if image in ("golang-runtime", "golang-runtime-static"):
+        assert workdirs[-1].value[0] == "/app"
+    else:  # an app: no WORKDIR of its own (a step re-run with every commit): the runtime's /app
+        assert not workdirs and lineage[0].base == "${RUNTIME_IMAGE}"
 
 
 @pytest.mark.parametrize("image", ["golang-tools", "golang-build", "golang-runtime", "golang-runtime-static"])
@@ -887,9 +891,10 @@ def test_app_builder_downloads_modules_and_compiles_dependencies_before_copying_
     assert "go mod download" in run_text(download) and not mounts(download)
     (compile_deps,) = deps.of("RUN")
     assert "go build -trimpath -tags netgo,osusergo $GO_DEPS" in run_text(compile_deps) and not mounts(compile_deps)
-    assert not modules.of("WORKDIR") and not deps.of("WORKDIR")
+    assert not modules.of("WORKDIR") and not deps.of("WORKDIR") and not builder.of("WORKDIR")
     cmds = [c for c in builder.commands if c.cmd in ("COPY", "RUN")]
-    assert cmds[0].value == (".", ".") and "go build" in run_text(cmds[1]) and "--link" not in cmds[0].flags
+    assert cmds[0].value == (".", "/src/") and "--link" not in cmds[0].flags
+    assert "cd /src;" in run_text(cmds[1]) and "go build" in run_text(cmds[1])
     assert mounts(cmds[1]) == [{"type": "cache", "target": "/root/.cache/go-build", "from": "deps",
                                 "source": "/root/.cache/go-build"}]
     words = run_text(cmds[1]).split()  # the same compile flags: the builder hits what deps compiled

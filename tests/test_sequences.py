@@ -125,6 +125,7 @@ def test_a_laptop_push_then_main_then_a_branch_on_an_empty_builder_starts_from_m
     assert not [t for t in tags("dev/svc-bakegen") if t.startswith("cache-")]
     doc, log = ci_main(svc)
     assert built(doc) == set() and "its registry cache is missing: a cache-only build writes cache-svc-main" in log
+    assert set(doc) == {"svc-dev", "svc-prd"}  # the deployments' digests: the one whose cache came back too
     assert "cache-svc-main" in tags("dev/svc-bakegen")
     empty_builder()
     one_line(svc, "handler.go", "feature/one")

@@ -246,8 +246,8 @@ def bake_cmd(ctx: click.Context, /, *, names: tuple[str, ...], push: bool, ci: b
             click.echo(f"bakegen: docker buildx bake failed (exit {code})", err=True)
             return EXIT_BUILD_FAILED
     if metadata_file is not None and not show:
-        doc = {n: {**v, "bakegen.key": ky.keys.get(n)} for n, v in {**built, **reused}.items()
-               if n in selected and n not in decision.restore}
+        built = {n: v for n, v in built.items() if n in decision.build}  # not a cache-only build's
+        doc = {n: {**v, "bakegen.key": ky.keys.get(n)} for n, v in {**built, **reused}.items() if n in selected}
         write_atomic(metadata_file, json.dumps(doc, indent=2, sort_keys=True) + "\n")
     if not show:
         click.echo(_summary(decision, len(selected), time.monotonic() - started, push), err=True)
