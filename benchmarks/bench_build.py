@@ -19,7 +19,8 @@ Each round, each side (the side that goes first alternates), on one builder:
 
   first build ever   emptied builder, no registry cache: the toolchain, the Debian runtime, the
                      app (seed: its two base scripts then build-app.sh dev; bakegen: those two base
-                     targets then apps-dev, --rebuild --no-cache-read)
+                     targets then apps-dev, --rebuild --no-cache-read, in repositories of their own:
+                     a toolchain rebuilt from nothing has another digest, on which no cache matches)
   warm: nothing      a new commit that changes no input (bakegen bake --push apps-dev)
   warm: one line     one line of the app changed and committed
   CI: nothing        emptied builder, a new commit that changes no input, on a branch
@@ -38,13 +39,21 @@ Each round, each side (the side that goes first alternates), on one builder:
        an emptied builder (CI, a branch): both timed; the seed runs its script for the worker only
 
 Every bakegen job is checked (bake's metadata, the plan lines, the log's `importing cache manifest
-from`): what was built, what was reused, which cache was imported; a broken sequence fails loudly.
+from`, the steps that ran): what was built, what was reused, which cache was imported, that only the
+app's compile ran after an import; a broken sequence fails loudly. The builder is shared with other
+processes: bakegen's definitions spell the harness's Debian mirror with its port, so none of its
+toolchain's steps matches records another build left on it; what a prune cannot free, and steps
+found cached on an emptied builder, are reported as warnings under the figures.
 
 Then `--take-apart N` (default 5; 0: skip) takes the warm one-line change apart, N interleaved
 runs of each: the seed's script; `bakegen bake --push apps-dev` (its own part timed to the
-moment bake starts, through a `docker` wrapper on PATH); the exact `docker buildx bake` it ran;
-that without the registry cache import; that without the key tag (one repository); the same
-build as a plain `docker buildx build`; and the seed's script on the generated Dockerfile.
+moment bake starts, through a `docker` wrapper on PATH that also keeps bake's files and arguments);
+the exact `docker buildx bake` it ran; that without the registry cache import; that without the
+key tag (one repository); the same build as a plain `docker buildx build`; and the seed's build
+(its flags, its repository) on the generated Dockerfile. The differences of their medians say
+where bakegen's extra seconds go; each run's phases come from when its output lines arrived.
+
+Dev runs: `--rounds 1 --parts seq4 --sides bakegen --take-apart 0 --keep`.
 """
 
 from __future__ import annotations
