@@ -651,7 +651,7 @@ class Round:
         job = b.ci(svc, log)
         check(job, "(4) main's CI job", built={f"{app}-{env}" for env in ENVS} | {"worker"})
         self.aside("(4) main's CI job, both apps", job.seconds)
-        git(svc, "checkout", "-q", "-b", "feature/worker")
+        git(svc, "checkout", "-q", "-b", f"feature/worker-{self.rnd + 1}")  # the worker is shared by the rounds
         edit(svc / "cmd/worker/main.go", self.label("seq4-warm"))
         job = b.laptop(svc, log, "apps-dev")
         check(job, "(4) warm, the worker changed", built={"worker"}, reused={f"{app}-dev"},
