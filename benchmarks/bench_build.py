@@ -497,8 +497,8 @@ class Round:
         job = b.laptop(svc, log, "apps-dev", extra=("--rebuild", "--no-cache-read"))
         check(job, "first build ever, app", built={"ci-demo-go-dev"}, imported=[])
         if cached := bases.cached_runs() + job.cached_runs():
-            b.warnings.append(f"{self.at('first')}: {cached} RUN steps were CACHED on the emptied builder (another "
-                              "build on it had them)")
+            b.warnings.append(f"{self.at('first')}: {cached} RUN steps were CACHED on the emptied builder (records a "
+                              "prune did not free: its figure is too fast by their time)")
         self.record("first", bases.seconds + job.seconds)
         edit(b.svc / "main.go", self.label("warm-up"))  # the builder warm for this service, as the seed's is
         self.aside("warm-up: bakegen bake --push apps-dev", b.laptop(b.svc, log, "apps-dev").seconds)
