@@ -11,7 +11,7 @@
 #   make meta                                  .bakegen/meta.hcl, to run docker buildx bake by hand
 #   make lock / make upgrade                   refresh bake/bakegen-lock.json from go.dev
 #   make examples                              rewrite examples/repos/ with bakegen init
-#   make test / make lint / make coverage / make bench / make bench-build / make release
+#   make test / make lint / make coverage / make bench / make bench-build [BENCH_ARGS="--rounds 1"] / make release
 #   make builder NODES="ssh://a=linux/amd64 ssh://b=linux/arm64" [BUILDER_DRIVER=remote] [DRY_RUN=1]
 
 PYTHON   ?= python3
@@ -22,6 +22,7 @@ BAKEGEN_DEP ?= $(VENV)/.installed
 BAKEFILE ?= docker-bake.hcl
 META     ?= .bakegen/meta.hcl
 BAKE_ARGS ?=
+BENCH_ARGS ?=
 TARGETS  ?=
 PUSH     ?=
 ENV      ?=
@@ -95,8 +96,10 @@ coverage: $(BAKEGEN_DEP)
 	$(VENV)/bin/python -m coverage combine -q
 	$(VENV)/bin/python -m coverage report -m --include='bakegen/bakeplan.py,bakegen/registry.py,bakegen/keys.py,bakegen/commands/bake.py,bakegen/pipeline.py'
 
+# The seed's scripts against bakegen on the BuildKit harness (scripts/buildkit-harness up): the team's
+# sequences, 3 rounds, then the warm one-line change taken apart (BENCH_ARGS="--rounds 1 --parts seq4").
 bench-build: $(BAKEGEN_DEP)
-	$(VENV)/bin/python benchmarks/bench_build.py
+	$(VENV)/bin/python benchmarks/bench_build.py $(BENCH_ARGS)
 
 # The seed's layout as repositories (base images; two services) exactly as `bakegen init` writes it.
 examples: $(BAKEGEN_DEP)
