@@ -18,7 +18,8 @@ runner checks out.
 Each round, each side (the side that goes first alternates), on one builder:
 
   first build ever   emptied builder, no registry cache: the toolchain, the Debian runtime, the
-                     app (seed: its two base scripts then build-app.sh dev; bakegen: those two base
+                     app FROM the toolchain, the same images on both sides (seed: its two base
+                     scripts then build-app.sh dev; bakegen: those two base
                      targets then apps-dev, --rebuild --no-cache-read, in repositories of their own:
                      a toolchain rebuilt from nothing has another digest, on which no cache matches)
   warm: nothing      a new commit that changes no input (bakegen bake --push apps-dev)
@@ -257,7 +258,7 @@ class Bench:
             t = self.seed_tools(self.logs / "seed-setup.log") + self.seed_runtime(self.logs / "seed-setup.log")
             print(f"  seed     {t:7.2f} s  bases")
         job = self.ci_main(self.base, self.logs / "bakegen-setup.log")  # its registry caches too
-        check(job, "set-up, bases", built={"golang-tools", "golang-runtime", "golang-runtime-static"})
+        check(job, "set-up, bases", built={"golang-tools", "golang-build", "golang-runtime", "golang-runtime-static"})
         print(f"  bakegen  {job.seconds:7.2f} s  bases")
         if "seed" in sides:
             print(f"  seed     {self.seed_app_build(self.logs / 'seed-setup.log'):7.2f} s  service")
@@ -313,9 +314,10 @@ class Bench:
         return path
 
     def service(self, path: Path, app: str, *, env_branches: str = "", worker: str = "",
-                namespace: str = "") -> Path:
+                namespace: str = "", toolchain: bool = False) -> Path:
         """A service repository as `bakegen init --app` writes it (the example's source; linux/amd64,
-        the harness's Debian runtime), with a worker app beside it when asked, on main."""
+        the harness's Debian runtime; FROM the compile image, or with ``toolchain`` FROM the full
+        toolchain as the seed's app is), with a worker app beside it when asked, on main."""
         shutil.copytree(EXAMPLE, path, ignore=shutil.ignore_patterns("bake", "docker-bake.hcl", ".gitignore"))
         git(path, "init", "-q", "-b", "main")
         self.init(path, "init", "--app", app, "--registry", namespace or self.namespace, "--go-version", self.minor)
@@ -331,7 +333,8 @@ class Bench:
             self.init(path, "init", "--app", "worker", "--env", "dev", "--go-version", self.minor)
             images.append(path / "bake" / "worker" / "image.hcl")
         for image in images:
-            image.write_text(re.sub(r"golang:debian[0-9]+", f"golang:debian{self.debian}", image.read_text()))
+            text = re.sub(r"golang:debian[0-9]+", f"golang:debian{self.debian}", image.read_text())
+            image.write_text(text.replace("common/tools/golang-build:", "common/tools/golang:") if toolchain else text)
         self.init(path, "-o", "docker-bake.hcl")
         commit(path, f"{app}, built by bakegen")
         return path
@@ -490,7 +493,9 @@ class Round:
         # registry cache made on the old one would miss
         namespace = f"{b.namespace}-first{self.rnd + 1}"
         base = b.base_repo(b.work / f"first{self.rnd + 1}" / "base-images", namespace)
-        svc = b.service(b.work / f"first{self.rnd + 1}" / "ci-demo-go", "ci-demo-go", namespace=namespace)
+        # the same images as the seed's: the toolchain, the Debian runtime, the app FROM the toolchain
+        svc = b.service(b.work / f"first{self.rnd + 1}" / "ci-demo-go", "ci-demo-go", namespace=namespace,
+                        toolchain=True)
         b.prune(self.at("first"))
         bases = b.laptop(base, log, "golang-tools", "golang-runtime", extra=("--rebuild", "--no-cache-read"))
         check(bases, "first build ever, bases", built={"golang-tools", "golang-runtime"}, imported=[])
@@ -542,7 +547,7 @@ class Round:
         b.change_base(self.side)
         bases = b.ci_main(b.base, log)
         check(bases, "CI, base changed: the bases", built={"golang-runtime"},
-              reused={"golang-tools", "golang-runtime-static"}, restored=set())
+              reused={"golang-tools", "golang-build", "golang-runtime-static"}, restored=set())
         b.prune(self.at("ci-base"))
         job = b.ci(b.svc, log)
         check(job, "CI, base changed: the app", built={"ci-demo-go-dev"})
