@@ -104,7 +104,6 @@ def tag(content_key: str) -> str:
     return TAG_PREFIX + content_key[:40]
 
 
-
 def _short(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, ensure_ascii=True).encode()).hexdigest()[:8]
 

@@ -141,7 +141,6 @@ class Sources:
                 loader.context_files(self.cwd / folder, folder, listed, self._hashes)
         return self._files[folder]
 
-
     def go(self, folder: str, files: list[File]) -> gopackages.Module:
         """The Go module of a build context (``files``: what the build sees), each file parsed at
         most once, whatever the number of apps built from it."""
@@ -152,7 +151,6 @@ class Sources:
                                                  lambda path: loader.read_source(self.cwd / folder / path),
                                                  [f.path for f in files if f.mode == "120000"])
         return self._go[folder]
-
 
     def copied(self, folder: str, files: list[File], copies: tuple[str, ...]) -> frozenset[str]:
         """The files of a context that are ``copies`` (files or folders a Dockerfile copies) or
