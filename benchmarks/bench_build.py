@@ -19,8 +19,8 @@ Each round, each side (the side that goes first alternates), on one builder:
 
   first build ever   emptied builder, no registry cache: the toolchain, the Debian runtime, the
                      app FROM the toolchain, the same images on both sides (seed: its two base
-                     scripts then build-app.sh dev; bakegen: those two base
-                     targets then apps-dev, --rebuild --no-cache-read, in repositories of their own:
+                     scripts then build-app.sh dev; bakegen: those two base targets then apps-dev,
+                     --rebuild --no-cache-read, in repositories of their own:
                      a toolchain rebuilt from nothing has another digest, on which no cache matches)
   warm: nothing      a new commit that changes no input (bakegen bake --push apps-dev)
   warm: one line     one line of the app changed and committed
